@@ -1,0 +1,1 @@
+"""Helpers the convlab notebooks import: data, kernels, plots, widgets."""
