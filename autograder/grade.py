@@ -1,0 +1,363 @@
+"""Grade submissions in isolated workers: per-student results.json, feedback, grades.csv."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from .cases import VISIBLE_SEED
+from .forbidden import scan
+from .registry import Lab, get_lab
+from .runner import TestResult, hidden_seed, run_test
+from .sandbox import CallResult, Limits, Policy, Sandbox
+from .submission import Submission, find_submissions, read_submission, student_id
+
+#: Written into every result so a re-run can tell whether a stored result is still current.
+GRADER_VERSION = "1"
+#: Labs whose preamble imports TensorFlow need more address space than RLIMIT_AS's default.
+TF_MEMORY_BYTES = 16 * 1024**3
+#: A function that timed out on small cases in this many tests is not run in its other tests.
+TIMEOUTS_BEFORE_GIVING_UP = 2
+
+
+@dataclass
+class StudentReport:
+    """Everything decided about one submission: results.json fields plus feedback text."""
+
+    student: str
+    path: Path
+    lab: str
+    score: float
+    max_score: float
+    tests: list[TestResult]
+    problems: list[str] = field(default_factory=list)
+    output: str = ""
+    sha256: str = ""
+    seconds: float = 0.0
+
+    def results_json(self) -> dict[str, Any]:
+        """Gradescope's results.json: score, tests[name, score, max_score, status, output, ...]."""
+        summary = "\n".join(self.problems) if self.problems else ""
+        return {
+            "score": self.score,
+            "max_score": self.max_score,
+            "output": summary,
+            "visibility": "visible",
+            "stdout_visibility": "hidden",
+            "tests": [t.gradescope() for t in self.tests],
+            "extra_data": {
+                "student": self.student,
+                "lab": self.lab,
+                "submission_sha256": self.sha256,
+                "grader_version": GRADER_VERSION,
+            },
+        }
+
+
+def policy_for(lab: Lab) -> Policy:
+    return Policy(
+        forbidden_modules=lab.forbidden_modules,
+        preamble=lab.preamble,
+        forbid_numpy_convolve=lab.forbid_numpy_convolve,
+    )
+
+
+def limits_for(lab: Lab, base: Limits | None = None) -> Limits:
+    base = base or Limits()
+    if "tensorflow" in lab.preamble and base.memory_bytes < TF_MEMORY_BYTES:
+        from dataclasses import replace
+
+        return replace(base, memory_bytes=TF_MEMORY_BYTES, load_seconds=max(base.load_seconds, 60))
+    return base
+
+
+def _sha256(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def grade_submission(
+    path: Path,
+    lab: Lab,
+    *,
+    limits: Limits | None = None,
+    student: str | None = None,
+    hidden: bool = True,
+) -> StudentReport:
+    """Grade one submission file; whatever it contains, this returns a report (never raises).
+
+    `hidden=False` runs the visible suites only (a student's self-check).
+    """
+    start = time.monotonic()
+    sub: Submission = read_submission(path, lab=lab.id, expected_cells=lab.solution_cells)
+    student = student or sub.student
+    problems = list(sub.problems)
+    findings = [
+        f"{sub.where(f.line)}: {f.message.split(': ', 1)[-1]}"
+        for f in scan(sub.code, forbidden_modules=lab.forbidden_modules)
+    ]
+    tests: list[TestResult] = []
+    output = ""
+    with Sandbox(
+        sub.code, policy=policy_for(lab), limits=limits_for(lab, limits), filename=path.name
+    ) as box:
+        load = box.load() if sub.code.strip() else None
+        if load is None:
+            problems.append("No code to run was found in this submission.")
+        elif not load.ok:
+            problems.append(f"Running your code's top level: {load.message}")
+        defined = set(load.defined) if load else set()
+        timeouts: dict[str, int] = {}
+        for item in lab.items:
+            for test in item.tests if hidden else [t for t in item.tests if not t.hidden]:
+                seed = hidden_seed(lab.id, student) if test.hidden else VISIBLE_SEED
+                if item.function not in defined:
+                    tests.append(_missing(lab, item.function, test, seed, load))
+                    continue
+                if timeouts.get(item.function, 0) >= TIMEOUTS_BEFORE_GIVING_UP:
+                    tests.append(_gave_up(lab, item.function, test, seed))
+                    continue
+                result = run_test(
+                    box.call, lab, item, test, seed, forbidden=findings if item.by_hand else ()
+                )
+                if "Stopped after a timeout" in result.output:
+                    timeouts[item.function] = timeouts.get(item.function, 0) + 1
+                tests.append(result)
+        output = box.output
+    score = round(sum(t.score for t in tests), 2)
+    max_score = lab.max_score if hidden else sum(t.max_score for t in tests)
+    return StudentReport(
+        student, path, lab.id, score, max_score, tests, problems, output, _sha256(path),
+        time.monotonic() - start,
+    )  # fmt: skip
+
+
+def _missing(lab: Lab, function: str, test: Any, seed: int, load: Any) -> TestResult:
+    why = (
+        f"your code stopped before defining it ({load.status})"
+        if load is not None and not load.ok
+        else "it is not defined in your submission (renamed, or its cell deleted?)"
+    )
+    return TestResult(
+        lab.id, function, test.suite, test.hidden, seed, 0.0, test.points, 0, 0,
+        f"✘ {function} — {test.suite}: not run — {why}.",
+    )  # fmt: skip
+
+
+def _gave_up(lab: Lab, function: str, test: Any, seed: int) -> TestResult:
+    return TestResult(
+        lab.id, function, test.suite, test.hidden, seed, 0.0, test.points, 0, 0,
+        f"✘ {function} — {test.suite}: not run — {function} timed out in "
+        f"{TIMEOUTS_BEFORE_GIVING_UP} earlier tests on small cases; look for a loop that never "
+        "ends.",
+    )  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------
+# Writing results
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)  # a crash mid-write never leaves a half-written result behind
+
+
+def feedback_markdown(report: StudentReport, *, heatmaps: dict[str, str] | None = None) -> str:
+    """Feedback for the student: score, one section per test, pictures of value errors."""
+    lines = [
+        f"# {report.lab}: feedback for {report.student}",
+        "",
+        f"**Score: {report.score:g} / {report.max_score:g}**",
+        "",
+        "| test | score |",
+        "| --- | --- |",
+    ]
+    lines += [f"| {t.name} | {t.score:g} / {t.max_score:g} |" for t in report.tests]
+    if report.problems:
+        lines += ["", "## Problems reading or running your submission", ""]
+        lines += [f"- {p}" for p in report.problems]
+    for t in report.tests:
+        if t.score >= t.max_score:
+            continue
+        lines += ["", f"## {t.name}", "", "```", t.output, "```"]
+        if heatmaps and t.name in heatmaps:
+            lines += ["", f"![where your output differs]({heatmaps[t.name]})"]
+    return "\n".join(lines) + "\n"
+
+
+def _heatmap(result: TestResult, path: Path) -> bool:
+    """An error heatmap of the smallest value failure, when there is one."""
+    values = [f for f in result.failures if f.tier == "values" and f.got is not None]
+    if not values:
+        return False
+    failure = min(values, key=lambda f: f.case.size)
+    got, expected = np.asarray(failure.got, float), np.asarray(failure.expected, float)
+    if got.ndim == 4 and failure.where is not None:
+        b, _, _, c = failure.where
+        got, expected = got[b, :, :, c], expected[b, :, :, c]
+    if got.ndim != 2:
+        return False
+    from convlab.plots import error_heatmap
+
+    fig = error_heatmap(got, expected, title=f"{result.name}: |yours - tf.nn.conv2d|")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    _write_atomic(path, buf.getvalue())
+    return True
+
+
+def write_report(report: StudentReport, out_dir: Path) -> None:
+    """<student>.json (results.json), feedback/<student>.md and its heatmaps, each atomically."""
+    feedback = out_dir / "feedback"
+    feedback.mkdir(parents=True, exist_ok=True)
+    heatmaps = {}
+    for i, t in enumerate(report.tests):
+        name = f"{report.student}-{i}-{t.function}-{t.suite}.png"
+        if t.score < t.max_score and _heatmap(t, feedback / name):
+            heatmaps[t.name] = name
+    _write_atomic(
+        feedback / f"{report.student}.md", feedback_markdown(report, heatmaps=heatmaps).encode()
+    )
+    data = json.dumps(report.results_json(), indent=2, sort_keys=True, ensure_ascii=False)
+    _write_atomic(out_dir / f"{report.student}.json", data.encode())
+
+
+def _stored_result(out_dir: Path, student: str, sha: str) -> dict[str, Any] | None:
+    path = out_dir / f"{student}.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    extra = data.get("extra_data", {})
+    current = (
+        extra.get("submission_sha256") == sha and extra.get("grader_version") == GRADER_VERSION
+    )
+    return data if current else None
+
+
+def write_grades_csv(lab: Lab, out_dir: Path, students: Sequence[str]) -> Path:
+    """grades.csv: a row per student, a column per test, from the stored results."""
+    columns = [f"{i.function}: {t.suite}" for i in lab.items for t in i.tests]
+    rows = []
+    for student in sorted(students):
+        try:
+            data = json.loads((out_dir / f"{student}.json").read_text())
+        except (OSError, ValueError):
+            continue
+        scores = {t["name"]: t["score"] for t in data.get("tests", [])}
+        rows.append(
+            [student, data.get("score", 0), data.get("max_score", lab.max_score)]
+            + [scores.get(c, 0) for c in columns]
+        )
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["student", "score", "max_score", *columns])
+    writer.writerows(rows)
+    path = out_dir / "grades.csv"
+    _write_atomic(path, buf.getvalue().encode())
+    if rows:
+        _write_histogram(lab, [float(r[1]) for r in rows], out_dir / "grades.png")
+    return path
+
+
+def _write_histogram(lab: Lab, scores: list[float], path: Path) -> None:
+    from convlab.plots import histogram
+
+    fig = histogram(
+        scores,
+        bins=np.linspace(0, lab.max_score, 11),
+        title=f"{lab.id}: scores of {len(scores)} submissions",
+        xlabel=f"score (of {lab.max_score:g})",
+    )
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    _write_atomic(path, buf.getvalue())
+
+
+def grade_class(
+    paths: Sequence[Path],
+    lab_id: str,
+    *,
+    out_dir: Path,
+    jobs: int = 2,
+    force: bool = False,
+    limits: Limits | None = None,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Grade every submission under `paths`; returns the results.json of each, by student.
+
+    Finished students are skipped (their stored result reused) unless `force` or their file
+    changed. Each student runs in their own worker processes, so one student's crash, hang or
+    flood cannot touch another's grade.
+    """
+    lab = get_lab(lab_id)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = find_submissions(list(paths), lab=lab.id)
+    by_student: dict[str, Path] = {}
+    for f in files:
+        sid = student_id(f, lab=lab.id)
+        if sid in by_student:  # two files for one student: keep the first, say so
+            print(f"note: {f} ignored; {by_student[sid]} is already graded for {sid}")
+            continue
+        by_student[sid] = f
+    todo, results = [], {}
+    for sid, f in by_student.items():
+        stored = None if force else _stored_result(out_dir, sid, _sha256(f))
+        if stored is None:
+            todo.append((sid, f))
+        else:
+            results[sid] = stored
+    # Import TensorFlow once here, not in every thread's first reference computation.
+    if todo:
+        from .reference import tensorflow
+
+        tensorflow()
+    bar = tqdm(total=len(todo), desc=f"grading {lab.id}", unit="student", disable=not progress)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {
+            pool.submit(grade_submission, f, lab, limits=limits, student=sid): sid
+            for sid, f in todo
+        }
+        for future in as_completed(futures):
+            sid = futures[future]
+            try:
+                report = future.result()
+            except Exception as exc:  # a grader bug must cost one student, loudly, not the class
+                report = StudentReport(
+                    sid, by_student[sid], lab.id, 0.0, lab.max_score, [],
+                    [f"The grader failed on this submission ({type(exc).__name__}: {exc}); "
+                     "tell the course staff."],
+                )  # fmt: skip
+            write_report(report, out_dir)
+            results[sid] = report.results_json()
+            bar.update(1)
+    bar.close()
+    write_grades_csv(lab, out_dir, list(by_student))
+    return [results[s] for s in sorted(results)]
+
+
+# Re-exported for callers that build sandboxes themselves (the pytest face, Gradescope).
+__all__ = [
+    "CallResult",
+    "StudentReport",
+    "grade_class",
+    "grade_submission",
+    "limits_for",
+    "policy_for",
+    "write_report",
+]

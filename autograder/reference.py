@@ -1,0 +1,244 @@
+"""The oracle: tf.nn.conv2d on CPU in float64, imported lazily, results cached per (suite, seed)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import io
+import os
+import sys
+import threading
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .cases import Case, normalize_strides
+
+#: Bump when the meaning of a cached reference changes.
+CACHE_VERSION = 1
+_lock = threading.Lock()
+_memory: dict[str, list[Any]] = {}
+
+
+@cache
+def tensorflow() -> ModuleType:
+    """TensorFlow, imported once, quietly and on the CPU only.
+
+    The oneDNN lines TensorFlow prints on import go to stderr, and nbgrader gives a test cell that
+    wrote to stderr zero points, so the log level is set before the import.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    cwd = os.path.realpath(os.getcwd())
+    # A student's `tensorflow.py` in the working directory must never shadow the oracle.
+    saved = list(sys.path)
+    sys.path[:] = [p for p in sys.path if p not in ("", ".") and os.path.realpath(p) != cwd]
+    try:
+        import tensorflow as tf
+    finally:
+        sys.path[:] = saved
+    tf.config.set_visible_devices([], "GPU")
+    return tf
+
+
+def tf_version() -> str:
+    for dist in ("tensorflow-cpu", "tensorflow"):
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return "unknown"
+
+
+def tf_conv2d(
+    inputs: NDArray[Any],
+    filters: NDArray[Any],
+    strides: int | list[int] | tuple[int, ...],
+    padding: str | list[list[int]],
+) -> NDArray[np.float64]:
+    """tf.nn.conv2d in float64 on CPU: inputs NHWC, filters HWIO, cross-correlation.
+
+    `padding` is "SAME"/"VALID" in any case, or explicit [[top, bottom], [left, right]].
+    """
+    tf = tensorflow()
+    sh, sw = normalize_strides(list(strides) if isinstance(strides, tuple) else strides)
+    if isinstance(padding, str):
+        pad: Any = padding.upper()
+    else:
+        (top, bottom), (left, right) = padding
+        pad = [[0, 0], [int(top), int(bottom)], [int(left), int(right)], [0, 0]]
+    x = np.asarray(inputs, dtype=np.float64)
+    w = np.asarray(filters, dtype=np.float64)
+    if x.shape[-1] != w.shape[2]:
+        # tf.nn.conv2d would silently run a grouped convolution; the oracle never does.
+        raise ValueError(f"input channels {x.shape[-1]} != filter in_channels {w.shape[2]}")
+    with tf.device("/CPU:0"):
+        out = tf.nn.conv2d(x, w, [1, sh, sw, 1], pad)
+    return out.numpy()
+
+
+def tf_conv2d_single(
+    image: NDArray[Any],
+    kernel: NDArray[Any],
+    strides: int | list[int] | tuple[int, ...] = 1,
+    padding: str | list[list[int]] = "VALID",
+) -> NDArray[np.float64]:
+    """tf.nn.conv2d of one single-channel 2-D image with one 2-D kernel; returns 2-D."""
+    out = tf_conv2d(
+        np.asarray(image, float)[None, :, :, None],
+        np.asarray(kernel, float)[:, :, None, None],
+        strides,
+        padding,
+    )
+    return out[0, :, :, 0]
+
+
+def tf_output_size(in_size: int, filter_size: int, stride: int, padding: str) -> int:
+    """Output length along one axis, read off the shape tf.nn.conv2d returns."""
+    out = tf_conv2d(np.zeros((1, in_size, 1, 1)), np.zeros((filter_size, 1, 1, 1)), stride, padding)
+    return int(out.shape[1])
+
+
+def tf_same_padding(in_size: int, filter_size: int, stride: int) -> tuple[int, int]:
+    """(before, after) zeros TensorFlow adds for SAME, found by matching explicit paddings.
+
+    The smallest total padding whose explicit-padding convolution equals SAME's output, on an input
+    that tells every position apart; this asks TensorFlow rather than restating its rule.
+    """
+    rng = np.random.default_rng(in_size * 1000 + filter_size * 10 + stride)
+    x = rng.uniform(1, 2, (1, in_size, 1, 1))
+    w = rng.uniform(1, 2, (filter_size, 1, 1, 1))
+    same = tf_conv2d(x, w, stride, "SAME")
+    for total in range(2 * filter_size + 1):
+        for before in range(total + 1):
+            try:
+                out = tf_conv2d(x, w, stride, [[before, total - before], [0, 0]])
+            except Exception:  # explicit padding that leaves no valid window
+                continue
+            if out.shape == same.shape and np.allclose(out, same, rtol=0, atol=1e-12):
+                return before, total - before
+    raise AssertionError(f"no explicit padding reproduces SAME for {in_size, filter_size, stride}")
+
+
+def tf_conv_matrix(kernel: NDArray[Any], in_h: int, in_w: int) -> NDArray[np.float64]:
+    """The (out_h*out_w, in_h*in_w) matrix of a VALID stride-1 convolution: TF on basis images."""
+    basis = np.eye(in_h * in_w).reshape(in_h * in_w, in_h, in_w, 1)
+    out = tf_conv2d(basis, np.asarray(kernel, float)[:, :, None, None], 1, "VALID")
+    return out.reshape(in_h * in_w, -1).T
+
+
+def _expected(case: Case) -> Any:
+    a = case.args
+    match case.checker:
+        case "conv2d":
+            return tf_conv2d(*a)
+        case "apply_kernel":
+            image, kernel, x, y = a
+            kh, kw = kernel.shape
+            window = image[y : y + kh, x : x + kw]
+            return float(tf_conv2d_single(window, kernel)[0, 0])
+        case "convolve2d":
+            return tf_conv2d_single(a[0], a[1])
+        case "convolve2d_strided":
+            return tf_conv2d_single(*a)
+        case "output_size":
+            return tf_output_size(*a)
+        case "same_padding":
+            return tf_same_padding(*a)
+        case "zero_pad":
+            image, t, b, l, r = a
+            return np.pad(np.asarray(image, float), ((t, b), (l, r)))
+        case "conv_matrix":
+            return tf_conv_matrix(*a)
+        case "mnist_conv":
+            return tf_conv2d(a[0], a[1], [1, 2, 2, 1], "SAME")
+        case "cifar_conv":
+            return tf_conv2d(a[0], a[1], 1, "SAME")
+        case "cifar_filter_shape":
+            return (5, 5, 3, 16)
+    raise KeyError(f"no reference for checker {case.checker!r}")
+
+
+def _case_digest(cases: list[Case]) -> str:
+    h = hashlib.sha256(f"v{CACHE_VERSION}/tf{tf_version()}".encode())
+    for case in cases:
+        h.update(f"|{case.checker}|{case.label}|".encode())
+        for arg in case.args:
+            h.update(
+                np.asarray(arg).tobytes() if isinstance(arg, np.ndarray) else repr(arg).encode()
+            )
+    return h.hexdigest()[:32]
+
+
+def cache_dir() -> Path:
+    """Where references are cached: $CONVLAB_CACHE_DIR, else ~/.cache/convlab/reference."""
+    env = os.environ.get("CONVLAB_CACHE_DIR")
+    base = Path(env) if env else Path.home() / ".cache" / "convlab"
+    return base / "reference"
+
+
+def _decode(kind: str, v: NDArray[Any]) -> Any:
+    if kind == "int":
+        return int(v)
+    if kind == "float":
+        return float(v)
+    if kind == "tuple":
+        return tuple(int(x) for x in v)
+    return v
+
+
+def _load(path: Path, n: int) -> list[Any] | None:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            kinds = [str(k) for k in npz["kinds"]]
+            if len(kinds) != n:
+                return None
+            return [_decode(k, npz[f"v{i}"]) for i, k in enumerate(kinds)]
+    except Exception:  # a missing or corrupt cache entry is recomputed, never trusted
+        return None
+
+
+def _save(path: Path, values: list[Any]) -> None:
+    kinds = []
+    arrays = {}
+    for i, v in enumerate(values):
+        kinds.append(
+            "int"
+            if isinstance(v, int)
+            else "float"
+            if isinstance(v, float)
+            else "tuple"
+            if isinstance(v, tuple)
+            else "array"
+        )
+        arrays[f"v{i}"] = np.asarray(v)
+    buf = io.BytesIO()
+    np.savez(buf, kinds=np.array(kinds), **arrays)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(buf.getvalue())
+    os.replace(tmp, path)  # atomic: a reader sees the old entry or the new one, never half
+
+
+def expected_outputs(cases: list[Case], *, use_disk: bool = True) -> list[Any]:
+    """The oracle's answer for every case: from memory, else the disk cache, else TensorFlow."""
+    if not cases:
+        return []
+    key = f"{cases[0].checker}-{cases[0].suite}-{cases[0].seed}-{_case_digest(cases)}"
+    with _lock:
+        if key in _memory:
+            return _memory[key]
+        path = cache_dir() / f"{key}.npz"
+        values = _load(path, len(cases)) if use_disk and path.exists() else None
+        if values is None:
+            values = [_expected(c) for c in cases]
+            if use_disk:
+                try:
+                    _save(path, values)
+                except OSError:
+                    pass  # a read-only home still grades, just without the cache
+        _memory[key] = values
+        return values

@@ -1,0 +1,238 @@
+"""The one registry of graded items: the functions each lab grades, their suites and points."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Modules whose convolutions would do a by-hand exercise for the student.
+LIBRARY_CONVOLUTION_MODULES: tuple[str, ...] = (
+    "tensorflow",
+    "keras",
+    "tf_keras",
+    "scipy",
+    "torch",
+    "jax",
+    "jaxlib",
+    "cv2",
+    "skimage",
+    "PIL",
+    "numpy.fft",
+)
+#: Our own packages hold helpers (and, in autograder, a reference) that graded code must not use.
+BUNDLE_MODULES: tuple[str, ...] = ("convlab", "autograder")
+
+
+@dataclass(frozen=True)
+class Test:
+    """One graded test: a suite of cases for an item, worth `points`.
+
+    In a notebook it is one locked test cell with grade_id `test_<function>_<suite>`.
+    """
+
+    suite: str
+    points: float
+    hidden: bool = False
+
+
+@dataclass(frozen=True)
+class Item:
+    """A function students write; `checker` names how its answers are compared (see checks.py)."""
+
+    function: str
+    checker: str
+    tests: tuple[Test, ...]
+    description: str
+    by_hand: bool = True
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.points for t in self.tests)
+
+    def test(self, suite: str) -> Test:
+        for t in self.tests:
+            if t.suite == suite:
+                return t
+        names = ", ".join(t.suite for t in self.tests)
+        raise KeyError(f"{self.function} has no suite {suite!r}; it has: {names}")
+
+    def hidden_tests(self) -> tuple[Test, ...]:
+        return tuple(t for t in self.tests if t.hidden)
+
+
+@dataclass(frozen=True)
+class Lab:
+    """A lab notebook: `labs/<id>/<id>.ipynb`, generated from `solutions/<id>/<id>.ipynb`."""
+
+    id: str
+    title: str
+    items: tuple[Item, ...]
+    #: Trusted code run before the student's cells when grading outside the notebook.
+    preamble: str = "import numpy as np\n"
+    #: Modules the student's graded code may not import (checked statically and at run time).
+    forbidden_modules: tuple[str, ...] = field(default=LIBRARY_CONVOLUTION_MODULES + BUNDLE_MODULES)
+    forbid_numpy_convolve: bool = True
+
+    @property
+    def max_score(self) -> float:
+        return sum(i.max_score for i in self.items)
+
+    def item(self, function: str) -> Item:
+        for i in self.items:
+            if i.function == function:
+                return i
+        names = ", ".join(i.function for i in self.items)
+        raise KeyError(f"lab {self.id} grades no function {function!r}; it grades: {names}")
+
+    @property
+    def solution_cells(self) -> tuple[str, ...]:
+        """grade_ids of the autograded answer cells, in notebook order (one per item)."""
+        return tuple(i.function for i in self.items)
+
+
+CONV2D_TESTS = (
+    Test("valid_stride1", 2),
+    Test("valid_strided", 2),
+    Test("same_odd", 2),
+    Test("same_asymmetric", 2),
+    Test("multichannel", 2),
+    Test("filter_bank", 2),
+    Test("batch", 2),
+    Test("edges", 2),
+    Test("hidden", 4, hidden=True),
+)
+
+LABS: dict[str, Lab] = {
+    lab.id: lab
+    for lab in (
+        Lab(
+            id="01_convolution_by_hand",
+            title="Convolution by hand",
+            items=(
+                Item(
+                    function="apply_kernel",
+                    checker="apply_kernel",
+                    description="one output pixel V(x, y) = sum_m sum_n I(x+m, y+n) K(m, n)",
+                    tests=(Test("apply_kernel", 2), Test("hidden", 1, hidden=True)),
+                ),
+                Item(
+                    function="convolve2d",
+                    checker="convolve2d",
+                    description="a whole single-channel image, VALID, stride 1",
+                    tests=(Test("convolve2d", 3), Test("hidden", 2, hidden=True)),
+                ),
+            ),
+        ),
+        Lab(
+            id="02_stride_padding",
+            title="Stride and padding",
+            items=(
+                Item(
+                    function="output_size",
+                    checker="output_size",
+                    description="output length along one axis for VALID or SAME padding",
+                    tests=(Test("output_size", 2), Test("hidden", 1, hidden=True)),
+                ),
+                Item(
+                    function="same_padding",
+                    checker="same_padding",
+                    description="TensorFlow's SAME padding (before, after) along one axis",
+                    tests=(Test("same_padding", 2), Test("hidden", 1, hidden=True)),
+                ),
+                Item(
+                    function="zero_pad",
+                    checker="zero_pad",
+                    description="surround a 2-D image with zeros",
+                    tests=(Test("zero_pad", 1), Test("hidden", 1, hidden=True)),
+                ),
+                Item(
+                    function="convolve2d_strided",
+                    checker="convolve2d_strided",
+                    description="single-channel convolution with stride and VALID/SAME padding",
+                    tests=(
+                        Test("strided_valid", 2),
+                        Test("strided_same", 2),
+                        Test("hidden", 2, hidden=True),
+                    ),
+                ),
+            ),
+        ),
+        Lab(
+            id="03_filter_banks",
+            title="Filter banks and channels",
+            items=(
+                Item(
+                    function="conv2d",
+                    checker="conv2d",
+                    description="conv2d(inputs, filters, strides, padding) exactly as tf.nn.conv2d",
+                    tests=CONV2D_TESTS,
+                ),
+                Item(
+                    function="conv_matrix",
+                    checker="conv_matrix",
+                    description="the dense matrix of a VALID stride-1 single-channel convolution",
+                    tests=(Test("conv_matrix", 2), Test("hidden", 1, hidden=True)),
+                ),
+            ),
+        ),
+        Lab(
+            id="04_tf_conv2d",
+            title="tf.nn.conv2d on MNIST and CIFAR-10",
+            preamble="import numpy as np\nimport tensorflow as tf\n",
+            forbidden_modules=("torch", "jax", "jaxlib", "cv2", "skimage") + BUNDLE_MODULES,
+            forbid_numpy_convolve=False,
+            items=(
+                Item(
+                    function="mnist_conv",
+                    checker="mnist_conv",
+                    by_hand=False,
+                    description="the lecture's MNIST call: 16 5x5 filters, stride 2, SAME",
+                    tests=(Test("mnist_conv", 2),),
+                ),
+                Item(
+                    function="cifar_filter_shape",
+                    checker="cifar_filter_shape",
+                    by_hand=False,
+                    description="the filter shape for 16 5x5 filters over RGB images",
+                    tests=(Test("cifar_filter_shape", 1),),
+                ),
+                Item(
+                    function="cifar_conv",
+                    checker="cifar_conv",
+                    by_hand=False,
+                    description="16 5x5 filters over CIFAR-10 RGB images, stride 1, SAME",
+                    tests=(Test("cifar_conv", 2),),
+                ),
+            ),
+        ),
+        Lab(
+            id="05_fast_conv2d",
+            title="Making conv2d fast",
+            items=(
+                Item(
+                    function="conv2d_fast",
+                    checker="conv2d",
+                    description="a vectorized conv2d with exactly tf.nn.conv2d's semantics",
+                    tests=CONV2D_TESTS,
+                ),
+            ),
+        ),
+    )
+}
+
+
+def get_lab(lab_id: str) -> Lab:
+    """The lab with this id (a folder name under labs/), or a KeyError listing the valid ids."""
+    try:
+        return LABS[lab_id]
+    except KeyError:
+        raise KeyError(f"no lab {lab_id!r}; labs are: {', '.join(LABS)}") from None
+
+
+def find_item(function: str, lab_id: str | None = None) -> tuple[Lab, Item]:
+    """The (lab, item) grading `function`; `lab_id` disambiguates when several labs grade it."""
+    labs = [get_lab(lab_id)] if lab_id else list(LABS.values())
+    for lab in labs:
+        for item in lab.items:
+            if item.function == function:
+                return lab, item
+    raise KeyError(f"no graded function {function!r}")

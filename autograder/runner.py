@@ -1,0 +1,258 @@
+"""Run one graded test (an item's suite) through any caller and turn the verdicts into a score."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .cases import Case, make_cases
+from .checks import CaseResult, check_case
+from .reference import expected_outputs
+from .registry import Item, Lab, Test
+
+#: Secret used when a course has not set one: fine for trying things out, not for a real class.
+DEV_SECRET = "convlab-development-secret"
+#: Statuses after which the remaining cases of a test are not run (they would only burn time).
+STOP_STATUSES = ("timeout", "memory", "forbidden")
+#: How many more failing cases to list after the smallest one.
+LIST_MORE_FAILURES = 3
+
+
+@dataclass
+class Returned:
+    """A call's result in the form checks expect (sandbox.CallResult has the same fields)."""
+
+    status: str
+    value: Any = None
+    type_name: str = ""
+    message: str = ""
+    seconds: float = 0.0
+
+
+Caller = Callable[..., Any]  # caller(function_name, *args) -> Returned-like
+
+
+@dataclass
+class TestResult:
+    """One graded test's verdict: a row of Gradescope's results.json `tests` list."""
+
+    lab: str
+    function: str
+    suite: str
+    hidden: bool
+    seed: int
+    score: float
+    max_score: float
+    passed: int
+    total: int
+    output: str
+    failures: list[CaseResult] = field(default_factory=list)
+    forbidden: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return f"{self.function}: {self.suite}"
+
+    @property
+    def status(self) -> str:
+        return "passed" if self.score >= self.max_score else "failed"
+
+    def gradescope(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "score": self.score,
+            "max_score": self.max_score,
+            "status": self.status,
+            "output": self.output,
+            "visibility": "after_published" if self.hidden else "visible",
+        }
+
+
+def course_secret() -> str:
+    """The course secret from $CONVLAB_COURSE_SECRET or the file $CONVLAB_COURSE_SECRET_FILE."""
+    secret = os.environ.get("CONVLAB_COURSE_SECRET")
+    path = os.environ.get("CONVLAB_COURSE_SECRET_FILE")
+    if not secret and path:
+        secret = Path(path).read_text().strip()
+    return secret or DEV_SECRET
+
+
+def hidden_seed(lab_id: str, student: str) -> int:
+    """The seed of a student's hidden cases: course secret + lab + student id."""
+    digest = hashlib.sha256(f"{course_secret()}\0{lab_id}\0{student}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def describe_args(case: Case) -> str:
+    """The case's arguments in words: shapes for arrays, values otherwise."""
+    parts = []
+    names = {
+        "conv2d": ("inputs", "filters", "strides", "padding"),
+        "apply_kernel": ("image", "kernel", "x", "y"),
+        "convolve2d": ("image", "kernel"),
+        "convolve2d_strided": ("image", "kernel", "stride", "padding"),
+        "output_size": ("in_size", "filter_size", "stride", "padding"),
+        "same_padding": ("in_size", "filter_size", "stride"),
+        "zero_pad": ("image", "top", "bottom", "left", "right"),
+        "conv_matrix": ("kernel", "in_h", "in_w"),
+        "mnist_conv": ("images", "filters"),
+        "cifar_conv": ("images", "filters"),
+    }.get(case.checker, ())
+    for name, arg in zip(names, case.args, strict=False):
+        parts.append(f"{name} {arg.shape}" if isinstance(arg, np.ndarray) else f"{name}={arg!r}")
+    return ", ".join(parts)
+
+
+def _copy_args(args: Sequence[Any]) -> tuple[Any, ...]:
+    # Every call gets fresh copies: a function that writes into its inputs must not change the
+    # cases (or the reference) seen by the next call.
+    return tuple(copy.deepcopy(a) for a in args)
+
+
+def run_test(
+    call: Caller,
+    lab: Lab,
+    item: Item,
+    test: Test,
+    seed: int,
+    *,
+    function: str | None = None,
+    forbidden: Sequence[str] = (),
+) -> TestResult:
+    """Grade one test: call the student's function on every case, check, score, explain.
+
+    `forbidden` lists static findings (library convolutions in a by-hand item): they void the test.
+    """
+    start = time.monotonic()
+    fname = function or item.function
+    cases = make_cases(item.checker, test.suite, seed)
+    head = f"{fname} — {test.suite}{' (hidden)' if test.hidden else ''}"
+    if forbidden and item.by_hand:
+        listing = "\n".join(f"  - {f}" for f in forbidden)
+        return TestResult(
+            lab.id, fname, test.suite, test.hidden, seed, 0.0, test.points, 0, len(cases),
+            f"✘ {head}: no credit — this exercise must be done by hand, and your code uses:\n"
+            f"{listing}",
+            forbidden=tuple(forbidden), seconds=time.monotonic() - start,
+        )  # fmt: skip
+    expected = expected_outputs(cases)
+    results: list[CaseResult] = []
+    stopped: str | None = None
+    used_forbidden: list[str] = []
+    for case, exp in zip(cases, expected, strict=True):
+        if stopped:
+            break
+        returned = call(fname, *_copy_args(case.args))
+        results.append(check_case(case, returned, exp, fname))
+        if returned.status in STOP_STATUSES:
+            stopped = returned.status
+            if returned.status == "forbidden":
+                used_forbidden.append(returned.message)
+    passed = sum(r.passed for r in results)
+    if used_forbidden:
+        passed = 0
+    score = round(test.points * passed / len(cases), 2)
+    output = _report(head, cases, results, passed, seed, test, score, stopped)
+    return TestResult(
+        lab.id, fname, test.suite, test.hidden, seed, score, test.points, passed, len(cases),
+        output, [r for r in results if not r.passed], tuple(used_forbidden),
+        time.monotonic() - start,
+    )  # fmt: skip
+
+
+def _report(
+    head: str,
+    cases: list[Case],
+    results: list[CaseResult],
+    passed: int,
+    seed: int,
+    test: Test,
+    score: float,
+    stopped: str | None,
+) -> str:
+    seed_text = "a seed drawn for you at grading time" if test.hidden else f"seed {seed}"
+    mark = "✔" if passed == len(cases) else "✘"
+    lines = [
+        f"{mark} {head}: {passed}/{len(cases)} cases right ({seed_text}) — "
+        f"{score:g}/{test.points:g} points"
+    ]
+    failures = [r for r in results if not r.passed]
+    if failures:
+        smallest = min(failures, key=lambda r: r.case.size)
+        lines.append(f"  Smallest failing case: {smallest.case.description}")
+        lines.append(f"    {describe_args(smallest.case)}")
+        lines.extend(f"    {line}" for line in smallest.message.splitlines())
+        others = [r for r in failures if r is not smallest]
+        for r in others[:LIST_MORE_FAILURES]:
+            lines.append(f"  Also failing: {r.case.label} ({r.tier})")
+        if len(others) > LIST_MORE_FAILURES:
+            lines.append(f"  ... and {len(others) - LIST_MORE_FAILURES} more failing cases")
+    if stopped:
+        lines.append(
+            f"  Stopped after a {stopped}: the remaining {len(cases) - len(results)} cases were "
+            "not run and count as failed."
+        )
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------
+# Calling a function in this process (the notebook path)
+
+
+def _student_traceback(exc: BaseException) -> str:
+    """The exception and the frames from the student's own code (not numpy's or the grader's)."""
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if "site-packages" not in f.filename and f"{os.sep}autograder{os.sep}" not in f.filename
+    ]
+    where = "".join(
+        f"\n      line {f.lineno}, in {f.name}: {(f.line or '').strip()}" for f in frames[-3:]
+    )
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def in_process_caller(fn: Callable[..., Any]) -> Caller:
+    """A caller that runs `fn` right here (notebook self-checks and nbgrader's autograde)."""
+
+    def call(name: str, *args: Any) -> Returned:
+        start = time.monotonic()
+        try:
+            value = fn(*args)
+        except NotImplementedError:
+            return Returned(
+                "error",
+                message=f"{name} is not implemented yet (it raises NotImplementedError).",
+                type_name="",
+                seconds=time.monotonic() - start,
+            )
+        except RecursionError as exc:
+            return Returned("error", message=_student_traceback(exc))
+        except Exception as exc:
+            msg = f"{name} raised {_student_traceback(exc)}"
+            return Returned("error", message=msg, seconds=time.monotonic() - start)
+        type_name = type(value).__name__
+        if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
+            try:
+                value = value.numpy()
+            except Exception:
+                pass
+        return Returned("ok", value, type_name, "", time.monotonic() - start)
+
+    return call
+
+
+def log(message: str) -> None:
+    """Progress for a TA on stderr (never used inside notebook test cells)."""
+    print(message, file=sys.stderr)
