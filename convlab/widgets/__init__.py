@@ -1,0 +1,46 @@
+"""Interactive ipywidgets for the labs; each build_* returns a widget and never displays it."""
+
+from ..geometry import connections, sizes_after_layers
+from ._conv import ConvFn, ConvResult, run_conv
+from ._render import format_number, html_matrix, png_bytes, to_display
+from .connectivity import build_connectivity, connectivity_svg, feed_counts
+from .filter_bank import build_filter_bank, filter_html
+from .kernel_explorer import as_nhwc, build_kernel_explorer, depthwise_filters, kernel_summary
+from .sliding import build_sliding_window, sum_text, window_at, window_products
+from .stride_padding import (
+    build_layer_stack,
+    build_stride_demo,
+    build_stride_padding_explorer,
+    layer_stack_html,
+    padded_grid_svg,
+)
+
+__all__ = [
+    "ConvFn",
+    "ConvResult",
+    "as_nhwc",
+    "build_connectivity",
+    "build_filter_bank",
+    "build_kernel_explorer",
+    "build_layer_stack",
+    "build_sliding_window",
+    "build_stride_demo",
+    "build_stride_padding_explorer",
+    "connections",
+    "connectivity_svg",
+    "depthwise_filters",
+    "feed_counts",
+    "filter_html",
+    "format_number",
+    "html_matrix",
+    "kernel_summary",
+    "layer_stack_html",
+    "padded_grid_svg",
+    "png_bytes",
+    "run_conv",
+    "sizes_after_layers",
+    "sum_text",
+    "to_display",
+    "window_at",
+    "window_products",
+]
