@@ -23,7 +23,7 @@ from .registry import Item, Lab, Test
 #: Secret used when a course has not set one: fine for trying things out, not for a real class.
 DEV_SECRET = "convlab-development-secret"
 #: Statuses after which the remaining cases of a test are not run (they would only burn time).
-STOP_STATUSES = ("timeout", "memory", "forbidden")
+STOP_STATUSES = ("timeout", "memory", "forbidden", "crashed")
 #: How many more failing cases to list after the smallest one.
 LIST_MORE_FAILURES = 3
 

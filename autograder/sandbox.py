@@ -1,0 +1,663 @@
+"""Runs untrusted student code in a limited worker process and brings back only plain values."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+import numpy.typing as npt
+
+SANDBOX_LIMITS_DOC = """\
+What the grading sandbox does, and what it does not stop.
+
+Each submission runs in a fresh `python -I` worker process with: an empty temporary working
+directory (deleted afterwards); an environment reduced to a short allowlist (no course secret);
+limits on wall time per call and per submission, CPU time, address space, file size and core
+dumps; stdin from /dev/null and stdout/stderr captured and capped. The grader never unpickles
+anything from the worker: it receives length-prefixed JSON headers and `.npy` arrays whose header
+is checked (numeric dtype, size) before a byte is interpreted. Inside the worker an audit hook
+(which cannot be removed) and an import finder block importing the lab's forbidden libraries,
+starting processes, ctypes, sockets, signals to other processes, raising resource limits, writing
+files outside the sandbox folder and reading files outside Python's own folders; numpy.convolve,
+numpy.correlate and numpy.fft are replaced by stubs. Every attempt is recorded and the call that
+made it is graded "forbidden", even if the student caught the error. A separate static scan
+(autograder.forbidden) flags library convolutions and obfuscation in the source.
+
+It does NOT stop:
+- a determined attacker: this is not a security boundary. There is no seccomp filter, no
+  namespaces, no separate user; the worker runs as the grader's user (root in CI containers).
+  Audit hooks are a CPython feature, not a kernel one: code that reaches raw memory (for example
+  numpy stride tricks aimed at interpreter internals, or a C extension already loaded) can
+  disable them. Grade classes you do not trust inside a container per submission (Gradescope).
+- reading files through a C library that opens them itself (the hook sees only Python-level
+  opens); files under Python's prefix, site-packages and /etc, /usr are readable on purpose.
+- a pure-Python or pure-numpy re-implementation of a library's algorithm (e.g. an FFT written by
+  hand): it is the student's own code as far as any tool can tell.
+- obfuscation the static scan misses that also avoids every hooked entry point; the dynamic hooks
+  cover imports by any route, but not a library module that the lab's own preamble imported.
+- threads the student starts: they are killed with the worker, but may run between calls.
+- timing and CPU side effects on other jobs on the same machine (limits are per worker).
+"""
+
+STATUSES = ("ok", "error", "timeout", "memory", "crashed", "forbidden", "bad_return")
+FRAME_HEADER = struct.Struct(">Q")
+WORKER_PATH = Path(__file__).with_name("_worker.py")
+
+#: Largest JSON header accepted from the worker; real headers are a few hundred bytes.
+MAX_HEADER_BYTES = 1024**2
+MAX_ARRAYS = 64
+MAX_VALUE_DEPTH = 6
+MAX_VALUE_ITEMS = 10_000
+MAX_TEXT_CHARS = 8_000
+MAX_EVENTS_KEPT = 100
+NUMERIC_KINDS = "biufc"
+#: The worker exits with this code when even a MemoryError reply could not be sent.
+MEMORY_EXIT_CODE = 86
+#: Seconds to let the output-draining thread finish after the worker is gone.
+DRAIN_JOIN_SECONDS = 2.0
+READ_CHUNK = 64 * 1024
+
+ENV_ALLOWLIST = ("PATH", "LANG", "LC_ALL", "TZ")
+ENV_FIXED = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "TF_NUM_INTEROP_THREADS": "1",
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "PYTHONHASHSEED": "0",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "MPLBACKEND": "Agg",
+    "CUDA_VISIBLE_DEVICES": "",
+}
+SECRET_MARKERS = ("SECRET", "TOKEN", "KEY", "PASSWORD", "CONVLAB_")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits for one submission; the worker is killed when one is reached."""
+
+    call_seconds: float = 10.0  # wall time per call
+    total_seconds: float = 120.0  # wall time for the whole submission (loads + all calls)
+    cpu_seconds: int = 120  # RLIMIT_CPU of each worker process
+    memory_bytes: int = 2 * 1024**3  # RLIMIT_AS (labs where TF is allowed pass a bigger value)
+    output_bytes: int = 64 * 1024  # stdout+stderr kept per submission; the rest dropped, counted
+    result_bytes: int = 64 * 1024**2  # largest reply accepted from the worker
+    load_seconds: float = 30.0  # wall time to start the worker and run preamble + student code
+    file_bytes: int = 16 * 1024**2  # RLIMIT_FSIZE: largest file the student's code may write
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the student's code may use in this lab."""
+
+    forbidden_modules: tuple[str, ...]
+    preamble: str = "import numpy as np\n"  # trusted: the lab's import cell
+    forbid_numpy_convolve: bool = True  # stub numpy.convolve/correlate and numpy.fft
+    python_path: tuple[str, ...] = ()  # extra sys.path entries for the preamble's imports
+
+
+@dataclass
+class CallResult:
+    """What one call of a student function gave back."""
+
+    status: str
+    value: object = None
+    type_name: str = ""
+    message: str = ""
+    seconds: float = 0.0
+    forbidden: tuple[str, ...] = ()  # forbidden things attempted during this call
+
+
+@dataclass
+class LoadResult:
+    """Whether the student's code ran at top level, and what it defined."""
+
+    ok: bool
+    status: str
+    message: str
+    defined: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+
+class ProtocolError(Exception):
+    """The worker sent something that is not a valid reply (or nothing at all)."""
+
+
+class WorkerGone(ProtocolError):
+    """The worker closed its end: it exited, was killed, or closed its descriptors."""
+
+
+class DeadlineExceeded(Exception):
+    """The wall-time limit for the current operation ran out."""
+
+
+# ---------------------------------------------------------------- validation of replies
+
+
+def _decode_npy(data: bytes, budget: int) -> npt.NDArray:
+    """Parse `.npy` bytes without ever unpickling; only numeric dtypes, exact sizes."""
+    stream = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+        else:
+            raise ProtocolError(f"unsupported .npy version {version}")
+    except ProtocolError:
+        raise
+    except Exception as error:
+        raise ProtocolError(f"invalid array header: {error}") from None
+    if dtype.hasobject or dtype.kind not in NUMERIC_KINDS or dtype.shape != ():
+        raise ProtocolError(f"array of {dtype} is not numeric")
+    if not all(isinstance(n, int) and n >= 0 for n in shape):
+        raise ProtocolError("invalid array shape")
+    count = 1
+    for n in shape:
+        count *= n
+    payload = memoryview(data)[stream.tell() :]
+    if count * dtype.itemsize != len(payload) or len(payload) > budget:
+        raise ProtocolError("array size does not match its header")
+    array = np.frombuffer(payload, dtype=dtype).copy()
+    return array.reshape(shape, order="F" if fortran else "C")
+
+
+def _decode_value(value: object, arrays: list[npt.NDArray], depth: int = 0) -> object:
+    """Rebuild a return value from its JSON form; anything unexpected is a protocol error."""
+    if depth > MAX_VALUE_DEPTH:
+        raise ProtocolError("value nested too deeply")
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return value[:MAX_TEXT_CHARS]
+    if isinstance(value, dict):
+        kind = value.get("t")
+        if kind == "nd" and isinstance(value.get("i"), int) and 0 <= value["i"] < len(arrays):
+            return arrays[value["i"]]
+        items = value.get("v")
+        if kind in ("list", "tuple") and isinstance(items, list) and len(items) <= MAX_VALUE_ITEMS:
+            decoded = [_decode_value(item, arrays, depth + 1) for item in items]
+            return tuple(decoded) if kind == "tuple" else decoded
+    raise ProtocolError("unexpected value in reply")
+
+
+def _text(header: dict, key: str) -> str:
+    value = header.get(key, "")
+    if not isinstance(value, str):
+        raise ProtocolError(f"{key} is not text")
+    return value[:MAX_TEXT_CHARS]
+
+
+def _encode_args(value: object, arrays: list[npt.NDArray]) -> object:
+    """Arguments for the worker: arrays become `.npy` frames, the rest stays JSON."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            raise TypeError("object arrays cannot be sent to the sandbox")
+        arrays.append(value)
+        return {"t": "nd", "i": len(arrays) - 1}
+    if isinstance(value, list | tuple):
+        kind = "tuple" if isinstance(value, tuple) else "list"
+        return {"t": kind, "v": [_encode_args(item, arrays) for item in value]}
+    raise TypeError(f"cannot send a {type(value).__name__} to the sandbox")
+
+
+# ---------------------------------------------------------------- output capture
+
+
+class _Output:
+    """Keeps the first `limit` bytes of everything the workers print; counts the rest."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.kept = bytearray()
+        self.dropped = 0
+        self.lock = threading.Lock()
+
+    def drain(self, fd: int) -> None:
+        try:
+            while chunk := os.read(fd, READ_CHUNK):
+                with self.lock:
+                    room = max(0, self.limit - len(self.kept))
+                    self.kept += chunk[:room]
+                    self.dropped += len(chunk) - min(room, len(chunk))
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    def text(self) -> str:
+        with self.lock:
+            text = self.kept.decode("utf-8", errors="replace")
+            if self.dropped:
+                text += f"\n[... {self.dropped} bytes dropped]"
+            return text
+
+
+# ---------------------------------------------------------------- the worker process
+
+
+class _Process:
+    """One worker process, its pipes and its output-draining thread."""
+
+    def __init__(self, workdir: Path, limits: Limits, output: _Output) -> None:
+        to_worker_r, self.to_worker = os.pipe()
+        self.from_worker, from_worker_w = os.pipe()
+        out_r, out_w = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", str(WORKER_PATH), str(to_worker_r), str(from_worker_w)],
+                stdin=subprocess.DEVNULL,
+                stdout=out_w,
+                stderr=out_w,
+                cwd=workdir,
+                env=_worker_env(workdir),
+                pass_fds=(to_worker_r, from_worker_w),
+                start_new_session=True,
+                close_fds=True,
+            )
+        finally:
+            for fd in (to_worker_r, from_worker_w, out_w):
+                os.close(fd)
+        os.set_blocking(self.to_worker, False)
+        self._limit(limits)
+        self.drainer = threading.Thread(target=output.drain, args=(out_r,), daemon=True)
+        self.drainer.start()
+        self.events: list[str] = []
+
+    def _limit(self, limits: Limits) -> None:
+        # prlimit from the parent rather than preexec_fn: preexec_fn is unsafe with threads.
+        # The limits are in place before the worker is sent any student code.
+        pid = self.proc.pid
+        settings = [
+            (resource.RLIMIT_AS, limits.memory_bytes, limits.memory_bytes),
+            (resource.RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 2),
+            (resource.RLIMIT_FSIZE, limits.file_bytes, limits.file_bytes),
+            (resource.RLIMIT_CORE, 0, 0),
+        ]
+        try:
+            for which, soft, hard in settings:
+                resource.prlimit(pid, which, (soft, hard))
+        except ProcessLookupError:
+            pass  # the worker already died; the first read reports it
+
+    def send(self, header: dict, arrays: list[npt.NDArray], deadline: float) -> None:
+        frames = [json.dumps(dict(header, n_arrays=len(arrays))).encode()]
+        for array in arrays:
+            buffer = io.BytesIO()
+            np.save(buffer, array, allow_pickle=False)
+            frames.append(buffer.getvalue())
+        data = b"".join(FRAME_HEADER.pack(len(f)) + f for f in frames)
+        view = memoryview(data)
+        while view:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DeadlineExceeded
+            _, writable, _ = select.select([], [self.to_worker], [], remaining)
+            if writable:
+                try:
+                    view = view[os.write(self.to_worker, view) :]
+                except BlockingIOError:
+                    continue
+                except OSError as error:
+                    raise ProtocolError("the worker stopped reading") from error
+
+    def _read_exact(self, count: int, deadline: float) -> bytes:
+        chunks = []
+        while count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DeadlineExceeded
+            readable, _, _ = select.select([self.from_worker], [], [], remaining)
+            if not readable:
+                continue
+            chunk = os.read(self.from_worker, min(count, 1 << 20))
+            if not chunk:
+                raise WorkerGone("the worker closed its connection")
+            chunks.append(chunk)
+            count -= len(chunk)
+        return b"".join(chunks)
+
+    def _frame(self, limit: int, deadline: float) -> bytes:
+        (length,) = FRAME_HEADER.unpack(self._read_exact(FRAME_HEADER.size, deadline))
+        if length > limit:
+            raise ProtocolError(f"reply of {length} bytes is over the limit of {limit}")
+        return self._read_exact(length, deadline)
+
+    def receive(self, kind: str, result_bytes: int, deadline: float) -> tuple[dict, list]:
+        """Next reply of `kind`, recording forbidden-use events that arrive before it."""
+        while True:
+            try:
+                header = json.loads(self._frame(MAX_HEADER_BYTES, deadline))
+            except (ValueError, RecursionError) as error:
+                raise ProtocolError("the worker sent a malformed header") from error
+            if not isinstance(header, dict):
+                raise ProtocolError("the worker sent a malformed header")
+            if header.get("kind") == "event":
+                if len(self.events) < MAX_EVENTS_KEPT:
+                    self.events.append(_text(header, "forbidden")[:200])
+                continue
+            if header.get("kind") != kind:
+                raise ProtocolError(f"expected a {kind!r} reply")
+            count = header.get("n_arrays", 0)
+            if not isinstance(count, int) or not 0 <= count <= MAX_ARRAYS:
+                raise ProtocolError("invalid array count")
+            arrays, budget = [], result_bytes
+            for _ in range(count):
+                data = self._frame(budget, deadline)
+                budget -= len(data)
+                arrays.append(_decode_npy(data, budget + len(data)))
+            return header, arrays
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        else:
+            # The worker is gone but anything left in its group (it cannot fork; still) goes.
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.proc.wait()
+        for fd in (self.to_worker, self.from_worker):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.drainer.join(DRAIN_JOIN_SECONDS)
+
+    def exit_status(self, limits: Limits) -> tuple[str, str]:
+        """Status and message for a worker that stopped answering."""
+        try:
+            code = self.proc.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            return "crashed", "your code broke the connection to the grader"
+        if code == MEMORY_EXIT_CODE:
+            return "memory", _memory_message(limits)
+        if code < 0:
+            name = signal.Signals(-code).name
+            if -code == signal.SIGXCPU:
+                return "timeout", f"your code used more than {limits.cpu_seconds} s of CPU time"
+            if -code == signal.SIGKILL:
+                return "memory", _memory_message(limits) + " (the process was killed)"
+            hint = " (this also happens when memory runs out)" if name in _MEMORY_SIGNALS else ""
+            return "crashed", f"the process running your code died with {name}{hint}"
+        return "crashed", f"your code ended the process with exit code {code}"
+
+
+_MEMORY_SIGNALS = ("SIGSEGV", "SIGABRT", "SIGBUS")
+
+
+def _memory_message(limits: Limits) -> str:
+    return f"your code ran out of memory (limit {limits.memory_bytes / 1024**3:.3g} GiB)"
+
+
+def _worker_env(workdir: Path) -> dict[str, str]:
+    env = {
+        name: os.environ[name]
+        for name in ENV_ALLOWLIST
+        if name in os.environ and not any(m in name.upper() for m in SECRET_MARKERS)
+    }
+    env.setdefault("PATH", os.defpath)
+    env.update(ENV_FIXED, HOME=str(workdir), TMPDIR=str(workdir))
+    return env
+
+
+# ---------------------------------------------------------------- the public API
+
+
+class Sandbox:
+    """A worker process that runs one submission; use as a context manager.
+
+    `load()` starts the worker and runs the lab's preamble and the student's code; `call()` runs
+    one of the student's functions on plain arguments and returns only values. After a timeout,
+    memory kill or crash the next `call()` starts a fresh worker (within the total time budget).
+    """
+
+    def __init__(
+        self,
+        code: str,
+        *,
+        policy: Policy,
+        limits: Limits = Limits(),  # noqa: B008 (frozen, so a shared default is safe)
+        filename: str = "<submission>",
+    ) -> None:
+        self.code = code
+        self.policy = policy
+        self.limits = limits
+        self.filename = filename
+        self._output = _Output(limits.output_bytes)
+        self._workdir: Path | None = None
+        self._process: _Process | None = None
+        self._started: float | None = None
+        self._load: LoadResult | None = None
+        self._events: list[str] = []
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- budget
+
+    def _remaining(self) -> float:
+        if self._started is None:
+            self._started = time.monotonic()
+        return self.limits.total_seconds - (time.monotonic() - self._started)
+
+    def _total_message(self) -> str:
+        return (
+            f"the time limit of {self.limits.total_seconds:g} s for your whole submission was "
+            "used up; this test was not run"
+        )
+
+    # -- worker lifecycle
+
+    def _stop(self) -> None:
+        if self._process is not None:
+            self._events.extend(self._process.events)
+            self._process.kill()
+            self._process = None
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def _start(self) -> LoadResult:
+        """Start a worker and run preamble + student code in it."""
+        begin = time.monotonic()
+        remaining = self._remaining()
+        if remaining <= 0:
+            return LoadResult(False, "timeout", self._total_message())
+        # A fresh empty folder per worker: nothing a crashed run wrote is seen by the next.
+        self._workdir = Path(tempfile.mkdtemp(prefix="convlab-sandbox-"))
+        seconds = min(self.limits.load_seconds, remaining)
+        deadline = begin + seconds
+        process = self._process = _Process(self._workdir, self.limits, self._output)
+        setup = {
+            "op": "load",
+            "code": self.code,
+            "filename": self.filename,
+            "sandbox_dir": str(self._workdir),
+            "result_bytes": self.limits.result_bytes,
+            "policy": {
+                "forbidden_modules": list(self.policy.forbidden_modules),
+                "preamble": self.policy.preamble,
+                "forbid_numpy_convolve": self.policy.forbid_numpy_convolve,
+                "python_path": list(self.policy.python_path),
+            },
+        }
+        try:
+            process.send(setup, [], deadline)
+            header, _ = process.receive("loaded", 0, deadline)
+            status = _text(header, "status")
+            if status not in STATUSES:
+                raise ProtocolError("unknown status")
+            defined = header.get("defined", [])
+            if not isinstance(defined, list) or not all(isinstance(d, str) for d in defined):
+                raise ProtocolError("invalid list of definitions")
+            message = _text(header, "message")
+            if status == "memory":
+                message = f"{_memory_message(self.limits)}\n{message}"
+            result = LoadResult(status == "ok", status, message, tuple(defined[:MAX_ARRAYS]))
+        except DeadlineExceeded:
+            self._stop()
+            why = (
+                self._total_message()
+                if seconds < self.limits.load_seconds
+                else f"running your code's top level took longer than {seconds:g} s"
+            )
+            result = LoadResult(False, "timeout", why)
+        except WorkerGone:
+            status, message = process.exit_status(self.limits)
+            self._stop()
+            result = LoadResult(False, status, "while loading your code: " + message)
+        except ProtocolError as error:
+            self._stop()
+            message = f"while loading your code: the worker sent an invalid reply ({error})"
+            result = LoadResult(False, "crashed", message)
+        attempted = tuple(dict.fromkeys(process.events))
+        if attempted and result.status in ("ok", "error"):
+            result.status, result.ok = "forbidden", False
+            result.message = _forbidden_message(attempted, result.message)
+        result.seconds = time.monotonic() - begin
+        return result
+
+    def load(self) -> LoadResult:
+        """Start the worker and run the preamble and the student's code (once)."""
+        if self._load is None:
+            self._load = self._start()
+        return self._load
+
+    def call(self, function: str, *args: object, **kwargs: object) -> CallResult:
+        """Call the student's `function` on plain values and return what came back."""
+        load = self.load()
+        if load.status in ("timeout", "crashed") or (load.status == "memory" and not load.defined):
+            message = f"your code could not be loaded, so {function} was not run: {load.message}"
+            return CallResult(load.status, message=message)
+        if self._process is None:
+            reload = self._start()
+            if reload.status in ("timeout", "crashed", "memory"):
+                self._stop()
+                return CallResult(reload.status, message=reload.message)
+        process = self._process
+        remaining = self._remaining()
+        if remaining <= 0:
+            self._stop()
+            return CallResult("timeout", message=self._total_message())
+        seconds = min(self.limits.call_seconds, remaining)
+        deadline = time.monotonic() + seconds
+        arrays: list[npt.NDArray] = []
+        header = {
+            "op": "call",
+            "function": function,
+            "args": [_encode_args(a, arrays) for a in args],
+            "kwargs": {k: _encode_args(v, arrays) for k, v in kwargs.items()},
+        }
+        start_events = len(process.events)
+        call_begin = time.monotonic()
+        try:
+            process.send(header, arrays, deadline)
+            reply, values = process.receive("result", self.limits.result_bytes, deadline)
+            result = self._result(reply, values)
+        except DeadlineExceeded:
+            self._stop()
+            message = (
+                self._total_message()
+                if seconds < self.limits.call_seconds
+                else f"{function} did not finish within {seconds:g} s"
+            )
+            result = CallResult("timeout", message=message)
+        except WorkerGone:
+            status, message = process.exit_status(self.limits)
+            self._stop()
+            result = CallResult(status, message=message)
+        except ProtocolError as error:
+            # Alive but talking nonsense: the student's code wrote into the protocol pipe.
+            message = f"the process running your code sent an invalid reply ({error})"
+            self._stop()
+            result = CallResult("crashed", message=message)
+        result.seconds = time.monotonic() - call_begin
+        if result.status in ("timeout", "memory", "crashed"):
+            self._stop()  # state unknown: the next call gets a fresh worker
+        attempted = tuple(dict.fromkeys(process.events[start_events:]))
+        if attempted:
+            result.forbidden = attempted
+            result.message = _forbidden_message(attempted, result.message)
+            result.status, result.value = "forbidden", None
+        return result
+
+    def _result(self, reply: dict, arrays: list[npt.NDArray]) -> CallResult:
+        status = _text(reply, "status")
+        if status not in STATUSES:
+            raise ProtocolError("unknown status")
+        value = _decode_value(reply.get("value"), arrays) if status == "ok" else None
+        message = _text(reply, "message")
+        if status == "memory":
+            message = f"{_memory_message(self.limits)}\n{message}"
+        return CallResult(
+            status, value=value, type_name=_text(reply, "type_name")[:100], message=message
+        )
+
+    @property
+    def output(self) -> str:
+        """What the student's code printed (stdout and stderr), capped."""
+        return self._output.text()
+
+    @property
+    def used_forbidden(self) -> tuple[str, ...]:
+        """Forbidden imports and calls the student's code attempted, first attempt first."""
+        current = self._process.events if self._process is not None else []
+        return tuple(dict.fromkeys([*self._events, *current]))
+
+    def close(self) -> None:
+        """Kill the worker and delete its working directory."""
+        self._stop()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def _forbidden_message(attempted: tuple[str, ...], message: str) -> str:
+    names = ", ".join(attempted)
+    text = (
+        f"not allowed in this lab: {names}. Write the convolution yourself with numpy loops "
+        "or array operations"
+    )
+    if not message or "not allowed in this lab" in message:
+        return text  # the worker's own error says the same thing again
+    return f"{text}\n{message}"
+
+
+__all__ = ["SANDBOX_LIMITS_DOC", "CallResult", "Limits", "LoadResult", "Policy", "Sandbox"]
