@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -322,6 +323,12 @@ def grade_class(
             todo.append((sid, f))
         else:
             results[sid] = stored
+    if progress:
+        print(
+            f"{lab.id}: {len(todo)} to grade, {len(results)} already graded"
+            + (" (--force regrades them)" if results else ""),
+            file=sys.stderr,
+        )
     # Import TensorFlow once here, not in every thread's first reference computation.
     if todo:
         from .reference import tensorflow
