@@ -1,0 +1,178 @@
+"""Tests of the lab notebooks: clean, generated, consistent with the registry, and executable."""
+
+import json
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from autograder.classroom import make_course
+from autograder.registry import LABS
+
+ROOT = Path(__file__).resolve().parents[1]
+LAB_IDS = sorted(LABS)
+#: Every solution notebook must run top to bottom within this on a 2-core machine.
+SOLUTION_SECONDS = 60
+
+
+def _source(lab: str) -> Path:
+    return ROOT / "solutions" / lab / f"{lab}.ipynb"
+
+
+def _release(lab: str) -> Path:
+    return ROOT / "labs" / lab / f"{lab}.ipynb"
+
+
+def _nbgrader_cells(nb) -> dict[str, dict]:
+    return {
+        c.metadata["nbgrader"]["grade_id"]: c
+        for c in nb.cells
+        if "nbgrader" in c.metadata and "grade_id" in c.metadata["nbgrader"]
+    }
+
+
+def test_every_lab_has_source_and_release():
+    """Does every lab of the registry have a solutions/ source and a labs/ release notebook?"""
+    folders = {p.name for p in (ROOT / "solutions").iterdir() if p.is_dir()}
+    assert folders == set(LAB_IDS)
+    for lab in LAB_IDS:
+        assert _source(lab).exists() and _release(lab).exists()
+
+
+@pytest.mark.parametrize("kind", ["solutions", "labs"])
+@pytest.mark.parametrize("lab", LAB_IDS)
+def test_committed_without_outputs_or_widget_state(lab, kind):
+    """Is the notebook committed with no outputs, no execution counts and no widget state?"""
+    nb = json.loads((ROOT / kind / lab / f"{lab}.ipynb").read_text())
+    assert "widgets" not in nb.get("metadata", {})
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None
+
+
+@pytest.mark.parametrize("lab", LAB_IDS)
+def test_cells_match_the_registry(lab):
+    """Does each graded item have its answer cell, and each test a locked cell with its points?"""
+    nb = nbformat.read(_source(lab), as_version=4)
+    cells = _nbgrader_cells(nb)
+    expected = {}
+    for item in LABS[lab].items:
+        assert cells[item.function].metadata["nbgrader"]["solution"] is True
+        assert f"def {item.function}(" in cells[item.function].source
+        for test in item.tests:
+            expected[f"test_{item.function}_{test.suite}"] = test.points
+    tests = {k: c for k, c in cells.items() if c.metadata["nbgrader"].get("grade")}
+    assert {k: c.metadata["nbgrader"]["points"] for k, c in tests.items()} == expected
+    for gid, cell in tests.items():
+        meta = cell.metadata["nbgrader"]
+        assert meta["locked"] and not meta["solution"], gid
+        hidden = gid.endswith("_hidden")
+        assert ("check_hidden(" in cell.source) == hidden, gid
+        assert ("### BEGIN HIDDEN TESTS" in cell.source) == hidden, gid
+        # a short locked call: no expected arrays pasted into the cell
+        assert "np.array" not in cell.source and len(cell.source.splitlines()) <= 6, gid
+    order = [k for k in cells if not cells[k].metadata["nbgrader"].get("grade")]
+    assert order == list(LABS[lab].solution_cells)
+
+
+@pytest.mark.parametrize("lab", LAB_IDS)
+def test_first_code_cell_is_explicit_imports(lab):
+    """Does each notebook start with explicit imports (no star imports) of the grader's checks?"""
+    nb = nbformat.read(_source(lab), as_version=4)
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    assert "import *" not in first.source
+    assert "from autograder.notebook import check" in first.source
+
+
+@pytest.mark.parametrize("lab", LAB_IDS)
+def test_release_has_no_solution_or_hidden_tests(lab):
+    """Does the release contain no solution code and no hidden-test text?"""
+    text = _release(lab).read_text()
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "check_hidden("):
+        assert marker not in text
+    source_cells = _nbgrader_cells(nbformat.read(_source(lab), as_version=4))
+    release_cells = _nbgrader_cells(nbformat.read(_release(lab), as_version=4))
+    for gid, cell in source_cells.items():
+        if cell.metadata["nbgrader"].get("solution"):
+            match = re.search(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", cell.source, re.S)
+            outside = cell.source.replace(match.group(0), "")
+            # lines only the solution has (a docstring may state the formula to implement)
+            body = [
+                ln.strip()
+                for ln in match.group(1).splitlines()
+                if len(ln.strip()) > 12 and ln.strip() not in outside
+            ]
+            stub = release_cells[gid].source
+            assert "raise NotImplementedError()" in stub
+            assert not any(ln in stub for ln in body), gid
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lab", LAB_IDS)
+def test_release_is_what_nbgrader_generates(lab, tmp_path):
+    """Is labs/<lab> exactly what `nbgrader generate_assignment` makes from solutions/<lab>?"""
+    course = make_course(tmp_path / "course", lab)
+    generated = nbformat.read(course / "labs" / lab / f"{lab}.ipynb", as_version=4)
+    committed = nbformat.read(_release(lab), as_version=4)
+    assert [(c.cell_type, c.source, c.metadata) for c in generated.cells] == [
+        (c.cell_type, c.source, c.metadata) for c in committed.cells
+    ], f"labs/{lab} drifted: run `nbgrader generate_assignment {lab} --force`"
+
+
+def _execute(
+    path: Path, workdir: Path, *, allow_errors: bool
+) -> tuple[nbformat.NotebookNode, float]:
+    nb = nbformat.read(path, as_version=4)
+    start = time.monotonic()
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", allow_errors=allow_errors,
+        resources={"metadata": {"path": str(workdir)}},
+    ).execute()  # fmt: skip
+    return nb, time.monotonic() - start
+
+
+def _graded_values(nb) -> dict[str, float]:
+    values = {}
+    for gid, cell in _nbgrader_cells(nb).items():
+        if cell.metadata["nbgrader"].get("grade"):
+            results = [o for o in cell.outputs if o.output_type == "execute_result"]
+            try:
+                values[gid] = float(results[0]["data"]["text/plain"]) if results else None
+            except ValueError:  # e.g. a released hidden-test cell, which holds no call
+                values[gid] = None
+    return values
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lab", LAB_IDS)
+def test_solution_executes_and_earns_every_point(lab, tmp_path):
+    """Does the solution run top to bottom, in time, with every graded cell at full points?"""
+    nb, seconds = _execute(_source(lab), tmp_path, allow_errors=False)
+    assert seconds <= SOLUTION_SECONDS, f"{lab} took {seconds:.0f} s"
+    for gid, cell in _nbgrader_cells(nb).items():
+        for out in cell.get("outputs", []):  # nbgrader gives a cell that wrote to stderr 0 points
+            assert not (out.output_type == "stream" and out.name == "stderr"), (gid, out.text)
+    points = {
+        k: c.metadata["nbgrader"]["points"]
+        for k, c in _nbgrader_cells(nb).items()
+        if c.metadata["nbgrader"].get("grade")
+    }
+    assert _graded_values(nb) == pytest.approx(points)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lab", LAB_IDS)
+def test_release_executes_with_only_the_stubs_failing(lab, tmp_path):
+    """Does the student version run top to bottom with only NotImplementedError as errors?"""
+    nb, _ = _execute(_release(lab), tmp_path, allow_errors=True)
+    errors = [
+        (out.ename, out.evalue)
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+        if out.output_type == "error"
+    ]
+    assert errors and all(name == "NotImplementedError" for name, _ in errors), errors
+    assert all(v == 0 for v in _graded_values(nb).values() if v is not None)
