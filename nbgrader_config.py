@@ -10,3 +10,16 @@ c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\nraise NotImplementedError()",
 }
 c.Execute.timeout = 120
+
+# Feedback shows what the hidden tests reported, never their code (nor tracebacks quoting it).
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
+
+from autograder.nbgrader_feedback import ClearHiddenTracebacks  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [
+    ClearHiddenTracebacks,
+    ClearHiddenTests,
+    GetGrades,
+    CSSHTMLHeaderPreprocessor,
+]
