@@ -97,9 +97,10 @@ def main() -> int:
         course = make_course(args.keep or Path(tmp) / "course", LAB)
         kinds = build_class(course, args.copies)
         n = len(kinds)
-        print(f"synthetic class: {n} submissions of {LAB} ("
-              + ", ".join(f"{k}: {list(kinds.values()).count(k)}" for k in sorted(set(kinds.values())))
-              + ")")  # fmt: skip
+        counts = ", ".join(
+            f"{k}: {list(kinds.values()).count(k)}" for k in sorted(set(kinds.values()))
+        )
+        print(f"synthetic class: {n} submissions of {LAB} ({counts})")
         ours_s, ours = run_ours(course, Path(tmp) / "grades")
         nbg_s, nbg = run_nbgrader(course)
 
