@@ -242,14 +242,17 @@ def _compare_values(
         f"{float(err.max()):.3g} (relative {rel:.2g}, tolerance {tol:.2g}) at index {where}: "
         f"yours {float(arr[where]):.6g}, expected {float(expected[where]):.6g}."
     )
-    mistake = None
     try:
-        for _, (variant, explanation) in variants().items():
-            if variant.shape == arr.shape and np.allclose(arr, variant, rtol=0, atol=tol * 4):
-                mistake = explanation
-                break
+        # Two mistakes can give the same numbers on a case (e.g. stride-1 padding that equals
+        # the swapped split): name every one that matches.
+        matches = [
+            explanation
+            for variant, explanation in variants().values()
+            if variant.shape == arr.shape and np.allclose(arr, variant, rtol=0, atol=tol * 4)
+        ]
     except Exception:  # naming a mistake is a courtesy; it must never break grading
-        mistake = None
+        matches = []
+    mistake = " Or: ".join(matches) or None
     if mistake:
         msg += f" Likely mistake: {mistake}"
     failure = CheckFailure("values", msg, mistake)
@@ -630,16 +633,17 @@ def check_apply_kernel(
         tol = max(TOL_PER_TERM * kernel.size * _scale(image, kernel), TOL_FLOOR)
         if abs(value - expected) <= tol:
             return CaseResult(case, True, "ok", max_abs_error=abs(value - expected))
-        guess = None
+        guesses = []
         window = image[y : y + kh, x : x + kw]
         if abs(value - float((window * kernel[::-1, ::-1]).sum())) <= tol:
-            guess = (
+            guesses.append(
                 "you flipped the kernel (true convolution); deep learning uses cross-correlation"
             )
-        elif x + kh <= image.shape[0] and y + kw <= image.shape[1]:
+        if x + kh <= image.shape[0] and y + kw <= image.shape[1]:
             swapped = image[x : x + kh, y : y + kw]
             if abs(value - float((swapped * kernel).sum())) <= tol:
-                guess = "x and y are swapped: x is the column (image[y, x]), y the row"
+                guesses.append("x and y are swapped: x is the column (image[y, x]), y the row")
+        guess = "; or ".join(guesses) or None
         msg = (
             f"{function}(image {image.shape}, kernel {kernel.shape}, x={x}, y={y}) returned "
             f"{value:.6g}; expected {expected:.6g} = sum of image[y + n, x + m] · kernel[n, m]."
