@@ -131,7 +131,12 @@ def explain_spatial_shape(
         if g == e:
             continue
         n, f, s = in_hw[i], f_hw[i], s_hw[i]
-        lines.append(f"{formula(axis, n, f, s, padding).capitalize()}; yours is {g}.")
+        if padding != padding.upper() and padding.upper() == "SAME" and g == valid_size(n, f, s):
+            guess = guess or (
+                f"padding {padding!r} was not recognised as SAME: compare padding.upper()"
+            )
+        rule = formula(axis, n, f, s, padding)
+        lines.append(f"{rule[:1].upper()}{rule[1:]}; yours is {g}.")
         guess = guess or _axis_mistakes(n, f, s, s_hw[1 - i], padding).get(g)
     return " ".join(lines), guess
 

@@ -190,7 +190,13 @@ def _report(
     failures = [r for r in results if not r.passed]
     if failures:
         smallest = min(failures, key=lambda r: r.case.size)
-        lines.append(f"  Smallest failing case: {smallest.case.description}")
+        # A hidden case is named without its seed: the seed would regenerate every hidden case.
+        where = (
+            f"{smallest.case.label} (hidden suite, case {smallest.case.index})"
+            if test.hidden
+            else smallest.case.description
+        )
+        lines.append(f"  Smallest failing case: {where}")
         lines.append(f"    {describe_args(smallest.case)}")
         lines.extend(f"    {line}" for line in smallest.message.splitlines())
         others = [r for r in failures if r is not smallest]
@@ -237,9 +243,7 @@ def in_process_caller(fn: Callable[..., Any]) -> Caller:
                 type_name="",
                 seconds=time.monotonic() - start,
             )
-        except RecursionError as exc:
-            return Returned("error", message=_student_traceback(exc))
-        except Exception as exc:
+        except Exception as exc:  # RecursionError included
             msg = f"{name} raised {_student_traceback(exc)}"
             return Returned("error", message=msg, seconds=time.monotonic() - start)
         type_name = type(value).__name__

@@ -1,0 +1,25 @@
+"""Shared fixtures: a per-session reference cache and a headless matplotlib."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")  # before anything imports pyplot: tests never open a window
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reference_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A fresh CONVLAB_CACHE_DIR per session, so tests neither read nor write ~/.cache."""
+    path = tmp_path_factory.mktemp("convlab-cache")
+    saved = os.environ.get("CONVLAB_CACHE_DIR")
+    os.environ["CONVLAB_CACHE_DIR"] = str(path)
+    yield path
+    if saved is None:
+        os.environ.pop("CONVLAB_CACHE_DIR", None)
+    else:
+        os.environ["CONVLAB_CACHE_DIR"] = saved

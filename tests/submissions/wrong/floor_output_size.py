@@ -1,0 +1,35 @@
+# Wrong fixture: SAME output size floor(in / s) instead of ceil(in / s).
+# Expected: fails same_odd, same_asymmetric, multichannel, filter_bank, edges and hidden (seed
+# 2024) at the shape tier; passes valid_*, batch; the report names "floor instead of ceil".
+import numpy as np
+
+
+def conv2d(inputs, filters, strides, padding):
+    x = np.asarray(inputs, dtype=float)
+    w = np.asarray(filters, dtype=float)
+    n, h, wd, c_in = x.shape
+    kh, kw, _, c_out = w.shape
+    if isinstance(strides, int):
+        sh = sw = strides
+    elif len(strides) == 1:
+        sh = sw = strides[0]
+    elif len(strides) == 2:
+        sh, sw = strides
+    else:
+        sh, sw = strides[1], strides[2]
+    if padding.upper() == "SAME":
+        oh, ow = h // sh, wd // sw
+        pad_h = max((oh - 1) * sh + kh - h, 0)
+        pad_w = max((ow - 1) * sw + kw - wd, 0)
+        top, left = pad_h // 2, pad_w // 2
+        x = np.pad(x, ((0, 0), (top, pad_h - top), (left, pad_w - left), (0, 0)))
+    else:
+        oh, ow = (h - kh) // sh + 1, (wd - kw) // sw + 1
+    out = np.zeros((n, oh, ow, c_out))
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                window = x[b, i * sh : i * sh + kh, j * sw : j * sw + kw, :]
+                for k in range(c_out):
+                    out[b, i, j, k] = np.sum(window * w[:, :, :, k])
+    return out
