@@ -3,6 +3,7 @@
 from ..geometry import connections, sizes_after_layers
 from ._conv import ConvFn, ConvResult, run_conv
 from ._render import format_number, html_matrix, png_bytes, to_display
+from .adapters import from_single_channel, implemented
 from .connectivity import build_connectivity, connectivity_svg, feed_counts
 from .filter_bank import build_filter_bank, filter_html
 from .kernel_explorer import as_nhwc, build_kernel_explorer, depthwise_filters, kernel_summary
@@ -32,7 +33,9 @@ __all__ = [
     "feed_counts",
     "filter_html",
     "format_number",
+    "from_single_channel",
     "html_matrix",
+    "implemented",
     "kernel_summary",
     "layer_stack_html",
     "padded_grid_svg",
