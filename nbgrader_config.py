@@ -2,7 +2,9 @@
 
 c = get_config()  # noqa: F821  (injected by traitlets)
 
-c.CourseDirectory.root = "."
+import os  # noqa: E402
+
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "labs"
 c.CourseDirectory.course_id = "convlab"

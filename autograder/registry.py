@@ -186,7 +186,7 @@ LABS: dict[str, Lab] = {
                     checker="mnist_conv",
                     by_hand=False,
                     description="the lecture's MNIST call: 16 5x5 filters, stride 2, SAME",
-                    tests=(Test("mnist_conv", 2),),
+                    tests=(Test("mnist_conv", 2), Test("hidden", 1, hidden=True)),
                 ),
                 Item(
                     function="cifar_filter_shape",
@@ -200,7 +200,7 @@ LABS: dict[str, Lab] = {
                     checker="cifar_conv",
                     by_hand=False,
                     description="16 5x5 filters over CIFAR-10 RGB images, stride 1, SAME",
-                    tests=(Test("cifar_conv", 2),),
+                    tests=(Test("cifar_conv", 2), Test("hidden", 1, hidden=True)),
                 ),
             ),
         ),

@@ -3,7 +3,7 @@
 from ..geometry import connections, sizes_after_layers
 from ._conv import ConvFn, ConvResult, run_conv
 from ._render import format_number, html_matrix, png_bytes, to_display
-from .adapters import from_single_channel, implemented
+from .adapters import from_single_channel, implemented, student_or_none
 from .connectivity import build_connectivity, connectivity_svg, feed_counts
 from .filter_bank import build_filter_bank, filter_html
 from .kernel_explorer import as_nhwc, build_kernel_explorer, depthwise_filters, kernel_summary
@@ -42,6 +42,7 @@ __all__ = [
     "png_bytes",
     "run_conv",
     "sizes_after_layers",
+    "student_or_none",
     "sum_text",
     "to_display",
     "window_at",
