@@ -17,6 +17,9 @@ class ClearHiddenTracebacks(Preprocessor):
     quotes them again (e.g. `check_hidden(conv2d, "conv2d")` under a NameError). Run this first.
     """
 
+    # nbconvert runs a preprocessor registered by class only when it is enabled.
+    enabled = True
+
     def preprocess_cell(
         self, cell: NotebookNode, resources: dict[str, Any], index: int
     ) -> tuple[NotebookNode, dict[str, Any]]:
