@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,8 @@ GRADER_VERSION = "1"
 TF_MEMORY_BYTES = 16 * 1024**3
 #: A function that timed out on small cases in this many tests is not run in its other tests.
 TIMEOUTS_BEFORE_GIVING_UP = 2
+#: How much of what a submission printed goes into its feedback.
+FEEDBACK_OUTPUT_CHARS = 4000
 
 
 @dataclass
@@ -78,8 +80,6 @@ def policy_for(lab: Lab) -> Policy:
 def limits_for(lab: Lab, base: Limits | None = None) -> Limits:
     base = base or Limits()
     if "tensorflow" in lab.preamble and base.memory_bytes < TF_MEMORY_BYTES:
-        from dataclasses import replace
-
         return replace(base, memory_bytes=TF_MEMORY_BYTES, load_seconds=max(base.load_seconds, 60))
     return base
 
@@ -135,7 +135,7 @@ def grade_submission(
                 result = run_test(
                     box.call, lab, item, test, seed, forbidden=findings if item.by_hand else ()
                 )
-                if "Stopped after a timeout" in result.output:
+                if result.stopped == "timeout":
                     timeouts[item.function] = timeouts.get(item.function, 0) + 1
                 tests.append(result)
         output = box.output
@@ -198,6 +198,9 @@ def feedback_markdown(report: StudentReport, *, heatmaps: dict[str, str] | None 
         lines += ["", f"## {t.name}", "", "```", t.output, "```"]
         if heatmaps and t.name in heatmaps:
             lines += ["", f"![where your output differs]({heatmaps[t.name]})"]
+    if report.output.strip():
+        lines += ["", "## What your code printed while being graded", "", "```"]
+        lines += [report.output.strip()[:FEEDBACK_OUTPUT_CHARS], "```"]
     return "\n".join(lines) + "\n"
 
 

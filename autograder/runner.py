@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
-import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -19,6 +18,7 @@ from .cases import Case, make_cases
 from .checks import CaseResult, check_case
 from .reference import expected_outputs
 from .registry import Item, Lab, Test
+from .sandbox import CallResult as Returned  # the same record whether sandboxed or not
 
 #: Secret used when a course has not set one: fine for trying things out, not for a real class.
 DEV_SECRET = "convlab-development-secret"
@@ -26,17 +26,6 @@ DEV_SECRET = "convlab-development-secret"
 STOP_STATUSES = ("timeout", "memory", "forbidden", "crashed")
 #: How many more failing cases to list after the smallest one.
 LIST_MORE_FAILURES = 3
-
-
-@dataclass
-class Returned:
-    """A call's result in the form checks expect (sandbox.CallResult has the same fields)."""
-
-    status: str
-    value: Any = None
-    type_name: str = ""
-    message: str = ""
-    seconds: float = 0.0
 
 
 Caller = Callable[..., Any]  # caller(function_name, *args) -> Returned-like
@@ -59,6 +48,8 @@ class TestResult:
     failures: list[CaseResult] = field(default_factory=list)
     forbidden: tuple[str, ...] = ()
     seconds: float = 0.0
+    #: The status that stopped the remaining cases early ("timeout", "memory", ...), if any.
+    stopped: str | None = None
 
     @property
     def name(self) -> str:
@@ -167,7 +158,7 @@ def run_test(
     return TestResult(
         lab.id, fname, test.suite, test.hidden, seed, score, test.points, passed, len(cases),
         output, [r for r in results if not r.passed], tuple(used_forbidden),
-        time.monotonic() - start,
+        time.monotonic() - start, stopped,
     )  # fmt: skip
 
 
@@ -255,8 +246,3 @@ def in_process_caller(fn: Callable[..., Any]) -> Caller:
         return Returned("ok", value, type_name, "", time.monotonic() - start)
 
     return call
-
-
-def log(message: str) -> None:
-    """Progress for a TA on stderr (never used inside notebook test cells)."""
-    print(message, file=sys.stderr)

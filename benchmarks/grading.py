@@ -4,7 +4,7 @@ Builds a synthetic class of lab 03 notebooks (correct vectorized and naive conv2
 mistake, a few hostile submissions), grades it both ways in one run, and prints seconds per
 submission, the ratio, and whether the verdicts agree.
 
-    python benchmarks/grading.py [--copies 5] [--keep DIR]
+    python benchmarks/grading.py [--copies 6] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def run_nbgrader(course: Path) -> tuple[float, dict[str, float]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--copies", type=int, default=5, help="students per correct variant")
+    parser.add_argument("--copies", type=int, default=6, help="students per correct variant")
     parser.add_argument("--keep", type=Path, help="keep the course folder here")
     args = parser.parse_args()
 

@@ -151,7 +151,9 @@ def build_kernel_explorer(
             name = f" ({class_names[lab]})" if class_names is not None else ""
             label = f", label {lab}{html.escape(name)}"
         caption.value = f"image {i} of {imgs.shape[0]}{label}, {imgs.shape[1]}×{imgs.shape[2]}"
-        input_image.value = png_bytes(imgs[i])
+        if state.get("shown") != i:  # re-sending an unchanged input picture costs browser time
+            input_image.value = png_bytes(imgs[i])
+            state["shown"] = i
         output = state["output"]
         if output is None:
             info.value = error_html(str(state["error"]))
