@@ -394,6 +394,9 @@ class Worker:
     def __init__(self, setup: dict) -> None:
         self.filename = str(setup["filename"])
         self.source = str(setup["code"])
+        # 1-based first line of each notebook cell in `source`: cells run one by one, as in a
+        # kernel, so an error in one cell does not stop the others (nbgrader grades them so too).
+        self.cell_starts = [int(n) for n in setup.get("cell_starts", ()) if int(n) >= 1]
         self.result_bytes = int(setup.get("result_bytes", 64 * 1024**2))
         policy = setup["policy"]
         self.namespace: dict = {"__name__": "__submission__", "__builtins__": builtins}
@@ -423,12 +426,30 @@ class Worker:
         finally:
             flush_output()
 
-    def load(self) -> dict:
-        def action() -> None:
-            code = compile(self.source, self.filename, "exec", dont_inherit=True)
-            exec(code, self.namespace)
+    def chunks(self) -> list[tuple[int, str]]:
+        """(first line, code) of each cell; the whole source when there are no cells."""
+        lines = self.source.splitlines(keepends=True)
+        bounds = sorted({1, *self.cell_starts})
+        ends = [*bounds[1:], len(lines) + 1]
+        return [(b, "".join(lines[b - 1 : e - 1])) for b, e in zip(bounds, ends, strict=True)]
 
-        status, _, message = self.run(action)
+    def load(self) -> dict:
+        failures: list[tuple[str, str]] = []
+        chunks = self.chunks()
+        for start, chunk in chunks:
+
+            def action(start: int = start, chunk: str = chunk) -> None:
+                # Leading newlines keep line numbers those of the whole submission.
+                padded = "\n" * (start - 1) + chunk
+                exec(compile(padded, self.filename, "exec", dont_inherit=True), self.namespace)
+
+            status, _, message = self.run(action)
+            if status == "crashed" and len(chunks) > 1:
+                status = "error"  # exit() at a cell's top level: a kernel survives it too
+            if status != "ok":
+                failures.append((status, message))
+        status = failures[0][0] if failures else "ok"
+        message = "\n".join(m for _, m in failures)
         imported = imported_names(self.source)
         defined = [
             name

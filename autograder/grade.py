@@ -114,7 +114,11 @@ def grade_submission(
     tests: list[TestResult] = []
     output = ""
     with Sandbox(
-        sub.code, policy=policy_for(lab), limits=limits_for(lab, limits), filename=path.name
+        sub.code,
+        policy=policy_for(lab),
+        limits=limits_for(lab, limits),
+        filename=path.name,
+        cell_starts=sub.cell_starts,
     ) as box:
         load = box.load() if sub.code.strip() else None
         if load is None:

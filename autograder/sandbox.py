@@ -15,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -444,8 +445,10 @@ class Sandbox:
         policy: Policy,
         limits: Limits = Limits(),  # noqa: B008 (frozen, so a shared default is safe)
         filename: str = "<submission>",
+        cell_starts: Sequence[int] = (),
     ) -> None:
         self.code = code
+        self.cell_starts = tuple(cell_starts)  # run cell by cell, as a notebook kernel would
         self.policy = policy
         self.limits = limits
         self.filename = filename
@@ -506,6 +509,7 @@ class Sandbox:
             "op": "load",
             "code": self.code,
             "filename": self.filename,
+            "cell_starts": list(self.cell_starts),
             "sandbox_dir": str(self._workdir),
             "result_bytes": self.limits.result_bytes,
             "policy": {

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    """A course with five submissions, autograded, with feedback and an exported CSV."""
+    """A course with six submissions, autograded, with feedback and an exported CSV."""
     course = make_course(tmp_path_factory.mktemp("course"), LAB.id)
     answers = solution_answers(LAB.id)
     flipped = {**answers, "conv2d": (WRONG / "flipped_kernel.py").read_text()}
@@ -32,6 +32,8 @@ def course(tmp_path_factory):
         c for c in deleted.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "conv2d"
     ]
     submit(course, LAB.id, "dee", deleted)
+    broken = {**answers, "conv2d": "def conv2d(inputs, filters, strides, padding)\n    return 0\n"}
+    submit(course, LAB.id, "sam", student_notebook(LAB.id, broken, root=course))  # SyntaxError
     submit(course, LAB.id, "cy", '{"cells": [')  # a truncated, broken file
     runs = {
         step: nbgrader(course, *args)
@@ -57,6 +59,7 @@ def test_export_has_the_expected_scores(course):
     assert scores["ada"] == LAB.max_score
     assert scores["cy"] == 0
     assert scores["dee"] == LAB.item("conv_matrix").max_score  # conv2d deleted: only conv_matrix
+    assert scores["sam"] == LAB.item("conv_matrix").max_score  # one broken cell, others count
     assert 0 < scores["bob"] < scores["eve"] < LAB.max_score
 
 
@@ -94,9 +97,9 @@ def test_cli_and_nbgrader_agree(course, tmp_path):
     path, _ = course
     results = grade_class([path / "submitted"], LAB.id, out_dir=tmp_path, jobs=2, progress=False)
     ours = {r["extra_data"]["student"]: r for r in results}
-    assert set(ours) == {"ada", "bob", "cy", "dee", "eve"}
+    assert set(ours) == {"ada", "bob", "cy", "dee", "eve", "sam"}
     exported = _exported(path)
-    for student in ("ada", "bob", "dee", "eve"):
+    for student in ("ada", "bob", "dee", "eve", "sam"):
         cells = _nbgrader_cell_scores(path, student)
         for test in ours[student]["tests"]:
             function, suite = test["name"].split(": ")
