@@ -107,8 +107,11 @@ def grade_submission(
     sub: Submission = read_submission(path, lab=lab.id, expected_cells=lab.solution_cells)
     student = student or sub.student
     problems = list(sub.problems)
+    # A finding voids the by-hand item whose answer cell holds it; one in a cell of no item (or
+    # in a .py file) voids them all. Calls across cells are still caught at run time.
+    functions = {i.function for i in lab.items}
     findings = [
-        f"{sub.where(f.line)}: {f.message.split(': ', 1)[-1]}"
+        (sub.cell_of(f.line), f"{sub.where(f.line)}: {f.message.split(': ', 1)[-1]}")
         for f in scan(sub.code, forbidden_modules=lab.forbidden_modules)
     ]
     tests: list[TestResult] = []
@@ -136,8 +139,9 @@ def grade_submission(
                 if timeouts.get(item.function, 0) >= TIMEOUTS_BEFORE_GIVING_UP:
                     tests.append(_gave_up(lab, item.function, test, seed))
                     continue
+                mine = [text for cell, text in findings if cell not in functions - {item.function}]
                 result = run_test(
-                    box.call, lab, item, test, seed, forbidden=findings if item.by_hand else ()
+                    box.call, lab, item, test, seed, forbidden=mine if item.by_hand else ()
                 )
                 if result.stopped == "timeout":
                     timeouts[item.function] = timeouts.get(item.function, 0) + 1

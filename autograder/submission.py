@@ -32,6 +32,13 @@ class Submission:
     cells: list[str]  # grade_ids of the solution cells taken, in notebook order
     cell_starts: list[int] = field(default_factory=list)  # 1-based line of each cell in `code`
 
+    def cell_of(self, line: int) -> str | None:
+        """grade_id of the cell holding `line` of `code`; None for a .py file."""
+        for index in range(len(self.cell_starts) - 1, -1, -1):
+            if line >= self.cell_starts[index]:
+                return self.cells[index]
+        return None
+
     def where(self, line: int) -> str:
         """`line` of `code` as the student sees it: "cell 'conv2d', line 3" or "line 3"."""
         for index in range(len(self.cell_starts) - 1, -1, -1):

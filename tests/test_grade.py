@@ -187,3 +187,21 @@ def test_reference_solution_gets_full_marks_on_many_seeds(lab_id):
         assert report.score == lab.max_score, [
             t.output for t in report.tests if t.score < t.max_score
         ]
+
+
+def test_forbidden_call_voids_only_the_item_whose_cell_has_it(tmp_path):
+    """Does np.convolve in the conv_matrix cell cost conv_matrix, not the honest conv2d?"""
+    import nbformat
+
+    from autograder.classroom import solution_answers, student_notebook
+
+    answers = solution_answers(LAB.id)
+    cheat = answers["conv_matrix"] + "\n\n_unused = np.convolve([1.0], [1.0])\n"
+    path = tmp_path / "mixed.ipynb"
+    nbformat.write(student_notebook(LAB.id, {**answers, "conv_matrix": cheat}), path)
+    report = grade_submission(path, LAB, limits=FAST_LIMITS)
+    by_function: dict[str, float] = {}
+    for t in report.tests:
+        by_function[t.function] = by_function.get(t.function, 0) + t.score
+    assert by_function == {"conv2d": CONV2D_POINTS, "conv_matrix": 0}
+    assert "np.convolve" in next(t for t in report.tests if t.function == "conv_matrix").output
