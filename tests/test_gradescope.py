@@ -79,3 +79,20 @@ def test_check_cli_reports_visible_points(folder, expected):
     assert expected in result.stdout
     if folder == "labs":
         assert "not implemented yet" in result.stdout
+
+
+@pytest.mark.slow
+def test_pytest_face_grades_a_submission(tmp_path):
+    """Does `pytest --pyargs autograder.suite --submission F` run one test per graded suite?"""
+    results = tmp_path / "results.json"
+    notebook = ROOT / "solutions" / LAB.id / f"{LAB.id}.ipynb"
+    run_ = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs", "autograder.suite",
+         "--submission", str(notebook), "--results-json", str(results), "-q"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert run_.returncode == 0, run_.stdout[-2000:]
+    n_tests = sum(len(i.tests) for i in LAB.items)
+    assert f"{n_tests} passed" in run_.stdout
+    assert f"convlab score: {LAB.max_score:g} / {LAB.max_score:g}" in run_.stdout
+    assert json.loads(results.read_text())["score"] == LAB.max_score
