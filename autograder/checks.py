@@ -231,7 +231,6 @@ def _compare_values(
     terms: int,
     scale: float,
     variants: Callable[[], dict[str, tuple[NDArray[Any], str]]],
-    function: str,
 ) -> CaseResult | CheckFailure:
     """Tier 7: values within a tolerance scaled to the accumulation length, else the mistake."""
     tol = max(TOL_PER_TERM * terms * max(scale, 1e-12), TOL_FLOOR)
@@ -405,9 +404,7 @@ def _array_check(
     try:
         got = _as_array(returned, function, expected)
         _check_rank_shape_dtype(got, expected, function, layout, explain)
-        outcome = _compare_values(
-            got, expected, terms=terms, scale=scale, variants=variants, function=function
-        )
+        outcome = _compare_values(got, expected, terms=terms, scale=scale, variants=variants)
     except CheckFailure as failure:
         outcome = failure
     return _finish(case, outcome, got, expected)
@@ -546,6 +543,11 @@ def check_zero_pad(
     )  # fmt: skip
 
 
+def _values_failure(message: str, guess: str | None) -> CheckFailure:
+    """A wrong value, with the likely mistake appended when one was recognised."""
+    return CheckFailure("values", message + (f" Likely mistake: {guess}." if guess else ""), guess)
+
+
 def _as_ints(returned: Returned, function: str, count: int) -> tuple[int, ...]:
     if returned.status != "ok":
         raise CheckFailure("call", returned.message or f"{function} did not return.")
@@ -587,7 +589,7 @@ def check_output_size(case: Case, returned: Returned, expected: int, function: s
             guess = f"padding {padding!r} was not recognised: compare padding.upper()"
         rule = formula("size", n, f, s, padding)
         msg = f"{function}({n}, {f}, {s}, {padding!r}) returned {got}; {rule}."
-        raise CheckFailure("values", msg + (f" Likely mistake: {guess}." if guess else ""), guess)
+        raise _values_failure(msg, guess)
     except CheckFailure as failure:
         return _finish(case, failure, None, expected)
 
@@ -615,7 +617,7 @@ def check_same_padding(
             f"total = max(({out} - 1)·{s} + {f} - {n}, 0) = {total}, "
             f"before = total // 2 = {total // 2}, after = {total - total // 2}."
         )
-        raise CheckFailure("values", msg + (f" Likely mistake: {guess}." if guess else ""), guess)
+        raise _values_failure(msg, guess)
     except CheckFailure as failure:
         return _finish(case, failure, None, expected)
 
@@ -653,7 +655,7 @@ def check_apply_kernel(
             f"{function}(image {image.shape}, kernel {kernel.shape}, x={x}, y={y}) returned "
             f"{value:.6g}; expected {expected:.6g} = sum of image[y + n, x + m] · kernel[n, m]."
         )
-        raise CheckFailure("values", msg + (f" Likely mistake: {guess}." if guess else ""), guess)
+        raise _values_failure(msg, guess)
     except CheckFailure as failure:
         return _finish(case, failure, None, expected)
 
@@ -674,7 +676,7 @@ def check_cifar_filter_shape(
             f"{function}() returned {list(got)}; "
             "16 5x5 filters over RGB images are HWIO [5, 5, 3, 16]."
         )
-        raise CheckFailure("values", msg + (f" Likely mistake: {guess}." if guess else ""), guess)
+        raise _values_failure(msg, guess)
     except CheckFailure as failure:
         return _finish(case, failure, None, expected)
 

@@ -134,10 +134,14 @@ def grade_submission(
             for test in item.tests if hidden else [t for t in item.tests if not t.hidden]:
                 seed = hidden_seed(lab.id, student) if test.hidden else VISIBLE_SEED
                 if item.function not in defined:
-                    tests.append(_missing(lab, item.function, test, seed, load))
+                    tests.append(_not_run(lab, item.function, test, seed, _missing_why(load)))
                     continue
                 if timeouts.get(item.function, 0) >= TIMEOUTS_BEFORE_GIVING_UP:
-                    tests.append(_gave_up(lab, item.function, test, seed))
+                    why = (
+                        f"{item.function} timed out in {TIMEOUTS_BEFORE_GIVING_UP} earlier tests "
+                        "on small cases; look for a loop that never ends"
+                    )
+                    tests.append(_not_run(lab, item.function, test, seed, why))
                     continue
                 mine = [text for cell, text in findings if cell not in functions - {item.function}]
                 result = run_test(
@@ -155,25 +159,17 @@ def grade_submission(
     )  # fmt: skip
 
 
-def _missing(lab: Lab, function: str, test: Any, seed: int, load: Any) -> TestResult:
-    why = (
-        f"your code stopped before defining it ({load.status})"
-        if load is not None and not load.ok
-        else "it is not defined in your submission (renamed, or its cell deleted?)"
-    )
+def _not_run(lab: Lab, function: str, test: Any, seed: int, why: str) -> TestResult:
     return TestResult(
         lab.id, function, test.suite, test.hidden, seed, 0.0, test.points, 0, 0,
         f"✘ {function} — {test.suite}: not run — {why}.",
     )  # fmt: skip
 
 
-def _gave_up(lab: Lab, function: str, test: Any, seed: int) -> TestResult:
-    return TestResult(
-        lab.id, function, test.suite, test.hidden, seed, 0.0, test.points, 0, 0,
-        f"✘ {function} — {test.suite}: not run — {function} timed out in "
-        f"{TIMEOUTS_BEFORE_GIVING_UP} earlier tests on small cases; look for a loop that never "
-        "ends.",
-    )  # fmt: skip
+def _missing_why(load: Any) -> str:
+    if load is not None and not load.ok:
+        return f"your code stopped before defining it ({load.status})"
+    return "it is not defined in your submission (renamed, or its cell deleted?)"
 
 
 # ----------------------------------------------------------------------------------------------
