@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.cases import make_cases
+from autograder.exercise import make_cases
 from autograder.grade import grade_submission
 from autograder.registry import LABS, find_item, get_lab
 from autograder.runner import TestResult as Verdict
@@ -173,7 +173,7 @@ def test_cases_are_bit_identical(request) -> None:
             for t in item.tests:
                 for seed in (0, 12345):
                     key = f"{lab.id}/{item.function}/{t.suite}/{seed}"
-                    got[key] = _cases_digest(make_cases(item.checker, t.suite, seed))
+                    got[key] = _cases_digest(make_cases(item.exercise, t.suite, seed))
     path = GOLDEN / "cases.json"
     if request.config.getoption("--update-goldens"):
         path.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
