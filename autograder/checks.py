@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -220,11 +221,11 @@ def compare_values(
     scale: float,
     variants: Variants,
     oracle: str = "tf.nn.conv2d",
-    others: Sequence[NDArray[Any]] = (),
+    whole: Sequence[NDArray[Any]] | None = None,
 ) -> float:
     """Tier 7: the largest error when within a tolerance scaled to the accumulation length;
-    otherwise raises a CheckFailure naming the mistake. `others` are the rest of a several-array
-    answer, matched against the variants together with `arr`."""
+    otherwise raises a CheckFailure naming the mistake. `whole` is the several-array answer
+    `arr` is part of: the variants are matched against all of it."""
     tol = tolerance(terms, scale)
     err = np.abs(arr.astype(np.float64) - expected)
     if err.size == 0 or float(err.max()) <= tol:
@@ -237,7 +238,7 @@ def compare_values(
         f"{float(err.max()):.3g} (relative {rel:.2g}, tolerance {tol:.2g}) at index {where}: "
         f"yours {float(arr[where]):.6g}, expected {float(expected[where]):.6g}."
     )
-    mistake = _matching_mistakes([*others, arr] if others else [arr], variants, tol)
+    mistake = _matching_mistakes(whole if whole is not None else [arr], variants, tol)
     if mistake:
         msg += f" Likely mistake: {mistake}"
     raise CheckFailure(Tier.VALUES, msg, mistake, max_abs_error=float(err.max()), where=where)
@@ -282,24 +283,27 @@ def check_arrays(
     variants: Variants,
     oracle: str = "tf.nn.conv2d",
 ) -> CaseResult:
-    """Every tier for an answer that is a tuple of float arrays, one after the other."""
-    got: list[NDArray[Any]] = []
+    """Every tier for an answer that is a tuple of float arrays: tiers 1-6 for each array, then
+    their values; a failure says which output (`where` starts with its index)."""
     n = len(expected)
+    got: list[NDArray[Any]] = []
     try:
         require_ok(returned, function)
         value = returned.value
         if not isinstance(value, tuple | list) or len(value) != n:
             raise CheckFailure(
                 Tier.TYPE,
-                f"{function} returned {returned.type_name or type(value).__name__} {value!r:.80}; "
+                f"{function} returned a {returned.type_name or type(value).__name__}; "
                 f"expected a tuple of {n} arrays.",
             )
-        errors = []
         for k, (v, e, layout) in enumerate(zip(value, expected, layouts, strict=True)):
-            try:
-                arr = as_array(v, type(v).__name__, f"{function}(...)[{k}]", e)
-                check_rank_shape_dtype(arr, e, f"{function}(...)[{k}]", layout, _no_why)
-                got.append(arr)
+            with _output(k, n):
+                arr = as_array(v, type(v).__name__, function, e)
+                check_rank_shape_dtype(arr, e, function, layout, _no_why)
+            got.append(arr)
+        errors = []
+        for k, (arr, e) in enumerate(zip(got, expected, strict=True)):
+            with _output(k, n):
                 errors.append(
                     compare_values(
                         arr,
@@ -308,17 +312,23 @@ def check_arrays(
                         scale=scale,
                         variants=variants,
                         oracle=oracle,
-                        others=[*got[:-1], *(np.asarray(x) for x in value[k + 1 :])],
+                        whole=got,
                     )  # fmt: skip
                 )
-            except CheckFailure as failure:
-                failure.message = f"Output {k} of {n}: {failure.message}"
-                if failure.where is not None:
-                    failure.where = (k, *failure.where)
-                raise
     except CheckFailure as failure:
         return failure.result(case, tuple(got) if len(got) == n else None, expected)
     return passed(case, tuple(got), expected, max(errors, default=0.0))
+
+
+@contextlib.contextmanager
+def _output(k: int, n: int) -> Iterator[None]:
+    """Say which output of a several-array answer a failure is about."""
+    try:
+        yield
+    except CheckFailure as failure:
+        failure.message = f"Output {k} of {n}: {failure.message}"
+        failure.where = (k, *failure.where) if failure.where is not None else None
+        raise
 
 
 def _no_why(got: tuple[int, ...]) -> tuple[str, str | None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import pkgutil
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
@@ -121,17 +122,6 @@ class Exercise:
 
 
 EXERCISES: dict[str, Exercise] = {}
-#: The modules that register the bundle's exercises, imported on first use.
-_BUILTIN = (
-    "apply_kernel",
-    "convolve2d",
-    "output_size",
-    "same_padding",
-    "zero_pad",
-    "conv2d",
-    "conv_matrix",
-    "tf_calls",
-)
 _loaded = False
 
 
@@ -144,11 +134,15 @@ def register(exercise: Exercise) -> Exercise:
 
 
 def _load_builtin() -> None:
+    """Import every module of autograder/exercises/ (each registers its exercises), once."""
     global _loaded
     if not _loaded:
         _loaded = True
-        for module in _BUILTIN:
-            importlib.import_module(f"autograder.exercises.{module}")
+        from . import exercises
+
+        for module in pkgutil.iter_modules(exercises.__path__):
+            if not module.name.startswith("_"):
+                importlib.import_module(f"{exercises.__name__}.{module.name}")
 
 
 def get_exercise(name: str) -> Exercise:

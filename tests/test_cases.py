@@ -237,22 +237,6 @@ def test_hidden_suites_differ_from_visible_ones(checker: str, visible: tuple[str
                 assert len({c.args for c in hidden} & shown_plain) <= len(hidden) // 4
 
 
-@pytest.mark.parametrize(
-    "strides, expected",
-    [(2, (2, 2)), ([3], (3, 3)), ([2, 3], (2, 3)), ([1, 2, 3, 1], (2, 3)), (np.int64(2), (2, 2))],
-    ids=["int", "list-1", "list-2", "list-4", "numpy-int"],
-)
-def test_normalize_strides_reads_every_form(strides: Any, expected: tuple[int, int]) -> None:
-    """Does normalize_strides read each form tf.nn.conv2d accepts?"""
-    assert normalize_strides(strides) == expected
-
-
-def test_normalize_strides_refuses_three_ints() -> None:
-    """Is a list of 3 strides refused with the accepted forms in the message?"""
-    with pytest.raises(ValueError, match="1, 2 or 4 ints"):
-        normalize_strides([1, 2, 3])
-
-
 def test_unknown_checker_or_suite_is_a_clear_key_error() -> None:
     """Do an unknown checker and an unknown suite raise KeyErrors naming them?"""
     with pytest.raises(KeyError, match="no exercise 'conv3d'"):
