@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import threading
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
@@ -123,6 +124,7 @@ class Exercise:
 
 EXERCISES: dict[str, Exercise] = {}
 _loaded = False
+_load_lock = threading.RLock()
 
 
 def register(exercise: Exercise) -> Exercise:
@@ -134,15 +136,21 @@ def register(exercise: Exercise) -> Exercise:
 
 
 def _load_builtin() -> None:
-    """Import every module of autograder/exercises/ (each registers its exercises), once."""
+    """Import every module of autograder/exercises/ (each registers its exercises), once.
+
+    Under a lock: grade_class grades in threads, and none may look an exercise up while another
+    is still registering them.
+    """
     global _loaded
-    if not _loaded:
-        _loaded = True
+    with _load_lock:
+        if _loaded:
+            return
         from . import exercises
 
         for module in pkgutil.iter_modules(exercises.__path__):
             if not module.name.startswith("_"):
                 importlib.import_module(f"{exercises.__name__}.{module.name}")
+        _loaded = True
 
 
 def get_exercise(name: str) -> Exercise:

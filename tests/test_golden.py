@@ -26,8 +26,8 @@ from autograder.sandbox import Limits
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 SUBMISSIONS = ROOT / "tests" / "submissions"
-#: Hostile fixtures misbehave on the smallest case already; these limits keep the run short.
-FAST_LIMITS = Limits(call_seconds=3, total_seconds=40, memory_bytes=1024**3)
+#: Limits with room for a loaded machine (a timeout would change a verdict), a small memory cap.
+GOLDEN_LIMITS = Limits(call_seconds=20, total_seconds=300, memory_bytes=1024**3)
 #: Every golden submission is graded as this student, so the hidden seeds are fixed.
 STUDENT = "golden"
 #: Lab 05 grades the same function under another name; its fixtures get this alias appended.
@@ -57,7 +57,7 @@ def _sandbox(path: Path, lab_id: str, text: str | None = None, tmp: Path | None 
     if text is not None and tmp is not None:
         path = tmp / path.name
         path.write_text(text)
-    report = grade_submission(path, get_lab(lab_id), limits=FAST_LIMITS, student=STUDENT)
+    report = grade_submission(path, get_lab(lab_id), limits=GOLDEN_LIMITS, student=STUDENT)
     return {
         "score": report.score,
         "max_score": report.max_score,
