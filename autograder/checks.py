@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from .exercise import Case, get_exercise
+from .cases import Case
 from .policy import Status
 
 #: Allowance per multiply-add: a student may accumulate in float32 (64 ulps of float32 per term).
@@ -84,12 +84,6 @@ class CheckFailure(Exception):
             case, False, self.tier, self.message, self.mistake, self.max_abs_error, self.where,
             got, expected,
         )  # fmt: skip
-
-
-def check_case(case: Case, returned: Returned, expected: Any, function: str) -> CaseResult:
-    """Run every tier for one case (the case's exercise decides which); the first failing one
-    gives the verdict."""
-    return get_exercise(case.exercise).check(case, returned, expected, function)
 
 
 def passed(case: Case, got: Any, expected: Any, max_abs_error: float | None = None) -> CaseResult:

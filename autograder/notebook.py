@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from . import policy
-from .exercise import VISIBLE_SEED
 from .forbidden import scan
+from .policy import VISIBLE_SEED
 from .registry import Item, Lab, find_item
 from .runner import TestResult, in_process_caller, run_test
 

@@ -10,13 +10,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .exercise import VISIBLE_SEED
-
 if TYPE_CHECKING:
     from .registry import Item, Lab, Test
 
 #: Secret used when a course has not set one: fine for trying things out, not for a real class.
 DEV_SECRET = "convlab-development-secret"
+#: Seed of the visible (self-check) suites; printed in every report so a student can reproduce it.
+VISIBLE_SEED = 0
 #: Student id used when a notebook is not run by nbgrader's autograde (self-check, CI).
 LOCAL_STUDENT = "local"
 

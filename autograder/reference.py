@@ -18,7 +18,8 @@ from numpy.typing import NDArray
 
 from convlab.geometry import normalize_strides
 
-from .exercise import Case, dumps_results, get_exercise, loads_results
+from .cases import Case
+from .exercise import dumps_results, get_exercise, loads_results
 
 #: Bump when the meaning (or the file format) of a cached reference changes.
 CACHE_VERSION = 2

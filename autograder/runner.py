@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 
 from . import policy
-from .checks import CaseResult, check_case
-from .exercise import Case, make_cases
+from .cases import Case
+from .checks import CaseResult
+from .exercise import check_case, make_cases
 from .policy import STOP_STATUSES, Status
 from .reference import expected_outputs
 from .registry import Item, Lab, Test

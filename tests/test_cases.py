@@ -1,4 +1,4 @@
-"""Tests for autograder.cases: seeded suites, deterministic, smallest first, covering the traps."""
+"""Tests of the suites (autograder.exercise.make_cases): seeded, deterministic, trap-covering."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.exercise import MAX_SIZE, Case, make_cases
-from autograder.exercises.conv2d import ConvShape
+from autograder.cases import Case
+from autograder.exercise import make_cases
+from autograder.exercises.conv2d import MAX_SIZE, ConvShape
 from autograder.registry import CONV2D_TESTS, LABS
 from convlab.geometry import normalize_strides
 

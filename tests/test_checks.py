@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pytest
 
-from autograder.checks import TOL_PER_TERM, CaseResult, check_case
-from autograder.exercise import Case, all_exercises, get_exercise, make_cases
+from autograder.cases import Case
+from autograder.checks import TOL_PER_TERM, CaseResult
+from autograder.exercise import all_exercises, check_case, get_exercise, make_cases
 from autograder.exercises.conv2d import Conv2dArgs
 from autograder.reference import expected_outputs, tf_conv2d
 from autograder.registry import LABS, get_lab

@@ -13,11 +13,10 @@ import pytest
 from numpy.typing import NDArray
 
 from autograder import grade, reference
+from autograder.cases import Case, CaseArgs
 from autograder.checks import CaseResult, Returned, Tier, check_arrays, scale
 from autograder.exercise import (
     EXERCISES,
-    Case,
-    CaseArgs,
     Exercise,
     decode_result,
     encode_result,

@@ -8,8 +8,7 @@ import pytest
 
 from autograder import policy
 from autograder.checks import Tier
-from autograder.exercise import VISIBLE_SEED
-from autograder.policy import Status
+from autograder.policy import VISIBLE_SEED, Status
 from autograder.registry import get_lab
 from autograder.sandbox import CallResult
 

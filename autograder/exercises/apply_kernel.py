@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..cases import Case, CaseArgs
 from ..checks import (
     CaseResult,
     CheckFailure,
@@ -18,7 +19,7 @@ from ..checks import (
     tolerance,
     values_failure,
 )
-from ..exercise import Case, CaseArgs, Exercise, register
+from ..exercise import Exercise, register
 from ..policy import Status
 from ..reference import tf_conv2d_single
 

@@ -11,11 +11,14 @@ from numpy.typing import NDArray
 
 from convlab.geometry import normalize_strides, same_pads
 
+from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_array, scale
-from ..exercise import Case, CaseArgs, Exercise, register
+from ..exercise import Exercise, register
 from ..reference import tf_conv2d
 from ._conv_common import Strides, explain_spatial_shape, padding_form, strides_form
 
+#: Largest spatial size in any conv2d case, so a naive four-loop implementation finishes quickly.
+MAX_SIZE = 16
 #: A source of named mistakes: (inputs, filters, strides, padding) -> {name: (wrong output, text)}.
 MistakeSource = Callable[
     [NDArray[Any], NDArray[Any], Any, str], dict[str, tuple[NDArray[Any], str]]

@@ -10,8 +10,9 @@ from numpy.typing import NDArray
 
 from convlab.geometry import valid_out_size
 
+from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_array, scale
-from ..exercise import Case, CaseArgs, Exercise, register
+from ..exercise import Exercise, register
 from ..reference import tf_conv_matrix
 
 

@@ -10,8 +10,9 @@ from numpy.typing import NDArray
 
 from convlab.geometry import normalize_strides
 
+from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_array, scale
-from ..exercise import Case, CaseArgs, Exercise, register
+from ..exercise import Exercise, register
 from ..reference import tf_conv2d_single
 from ._conv_common import explain_spatial_shape, padding_form
 from .apply_kernel import LECTURE_IMAGE, LECTURE_KERNEL

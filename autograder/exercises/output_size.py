@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from convlab.geometry import out_size
 
+from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_ints
-from ..exercise import Case, CaseArgs, Exercise, register
+from ..exercise import Exercise, register
 from ..reference import tf_output_size
 from ._conv_common import axis_mistakes, formula, padding_form
 

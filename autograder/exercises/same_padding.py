@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from convlab.geometry import same_out_size
 
+from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_ints
-from ..exercise import Case, CaseArgs, Exercise, register
+from ..exercise import Exercise, register
 from ..reference import tf_same_padding
 
 

@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_array, check_ints, scale
-from ..exercise import Case, CaseArgs, Exercise, register
+from ..exercise import Exercise, register
 from ..reference import tf_conv2d
 from ._conv_common import explain_spatial_shape
 from .conv2d import CONV2D, Conv2dArgs, nhwc_plane

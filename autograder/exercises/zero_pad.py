@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_array, scale
-from ..exercise import Case, CaseArgs, Exercise, register
+from ..exercise import Exercise, register
 
 
 @dataclass(frozen=True, eq=False)
