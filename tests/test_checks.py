@@ -695,7 +695,7 @@ def test_tf_call_with_the_wrong_stride_gets_a_shape_message(
     assert result.tier == "shape" and rule in result.message
 
 
-def test_every_registered_checker_has_a_check() -> None:
-    """Does every item of every lab name a checker that checks.py implements?"""
+def test_every_item_names_a_registered_exercise() -> None:
+    """Does every item of every lab name an exercise that is registered?"""
     used = {item.exercise for lab in LABS.values() for item in lab.items}
     assert used <= set(all_exercises())

@@ -29,7 +29,7 @@ from autograder.registry import LABS, Item, Lab
 from autograder.registry import Test as Graded
 from autograder.runner import TestResult as Verdict
 from autograder.runner import in_process_caller, run_test
-from autograder.sandbox import Limits
+from autograder.sandbox import CallResult, Limits
 
 FAST_LIMITS = Limits(call_seconds=5, total_seconds=60, memory_bytes=1024**3)
 SWAPPED = "the channels are swapped: output 0 is x[..., 0]"
@@ -324,3 +324,21 @@ def test_a_failing_report_costs_only_that_student(
     assert by_student["bob"]["score"] == 0.0
     assert "The grader failed on this submission (RuntimeError" in by_student["bob"]["output"]
     assert (out / "ada.json").exists() and (out / "bob.json").exists()
+
+
+def test_conv2d_takes_more_named_mistakes_from_another_source(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Does a mistake source added to conv2d's name its mistake, after the built-in ones?"""
+    from autograder.exercises.conv2d import CONV2D
+
+    def halved(x: Any, w: Any, strides: Any, padding: str) -> dict[str, tuple[Any, str]]:
+        return {"halved": (reference.tf_conv2d(x, w, strides, padding) / 2, "half of it")}
+
+    monkeypatch.setattr(CONV2D, "mistake_sources", (*CONV2D.mistake_sources, halved))
+    case = make_cases("conv2d", "batch", 0)[0]
+    expected = reference.tf_conv2d(*case.args)
+    assert list(CONV2D.mistakes(case.args))[-1] == "halved"
+    answer = CallResult("ok", expected / 2, "ndarray")
+    result = CONV2D.check(case, answer, expected, "conv2d")
+    assert result.tier == Tier.VALUES and result.mistake == "half of it"
