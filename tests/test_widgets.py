@@ -674,6 +674,7 @@ def test_receptive_field_widget_click_moves_the_highlight():
     grid.children[5].click()  # x=2, y=1
     assert picture.value != before
     assert "x=2, y=1" in info.value and "rows 1–5, columns 2–6" in info.value
+    assert "layer 2 (3×3): row 1, column 2 (1×1 pixels)" in info.value
     assert grid.children[5].button_style == "danger" and grid.children[0].button_style == ""
 
 

@@ -152,14 +152,18 @@ def receptive_field_svg(sizes: Sequence[int], regions: Sequence[Region]) -> str:
     )
 
 
+def _span(name: str, start: int, length: int) -> str:
+    return f"{name} {start}" if length == 1 else f"{name}s {start}–{start + length - 1}"
+
+
 def regions_text(sizes: Sequence[int], regions: Sequence[Region]) -> str:
     """One line per layer: which rows and columns the selected output pixel depends on."""
     lines = []
     for layer, (size, r) in enumerate(zip(sizes, regions, strict=True)):
         label = "input" if layer == 0 else f"layer {layer}"
         lines.append(
-            f"{label} ({size}×{size}): rows {r.top}–{r.top + r.height - 1}, "
-            f"columns {r.left}–{r.left + r.width - 1} ({r.height}×{r.width} pixels)"
+            f"{label} ({size}×{size}): {_span('row', r.top, r.height)}, "
+            f"{_span('column', r.left, r.width)} ({r.height}×{r.width} pixels)"
         )
     return "\n".join(lines)
 
