@@ -162,7 +162,8 @@ def test_results_json_has_gradescope_fields(tmp_path):
     """Does every result carry Gradescope's fields, with hidden tests hidden until published?"""
     (tmp_path / "s.py").write_text(CORRECT)
     data = grade_submission(tmp_path / "s.py", LAB, limits=FAST_LIMITS).results_json()
-    assert {"score", "max_score", "tests", "output", "visibility"} <= set(data)
+    assert {"score", "execution_time", "tests", "output", "visibility"} <= set(data)
+    assert "max_score" not in data and data["extra_data"]["max_score"] == LAB.max_score
     for t in data["tests"]:
         assert {"name", "score", "max_score", "status", "output", "visibility"} <= set(t)
     hidden = {t["name"]: t["visibility"] for t in data["tests"]}
