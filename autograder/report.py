@@ -25,6 +25,8 @@ from .registry import LABS, get_lab
 
 #: "Likely mistake: ..." in a test's output, for results stored before per-test extra_data.
 LIKELY_MISTAKE = re.compile(r"Likely mistake: (.+?)(?:\.\s*$|\.\n|$)", re.M)
+#: How the checks join mistakes that fit the same output ("X, or Y", "X. Or: Y"): each is counted.
+ALTERNATIVES = re.compile(r",? or (?=[A-Za-z])|\.? Or: ")
 SLOWEST = 10
 #: extra_data.isolation values that mean the student's code ran without an OS sandbox.
 UNISOLATED = {"none", "no", "unisolated", "process", "rlimits", "rlimits-only", "false"}
@@ -51,9 +53,12 @@ class ClassSummary:
     tests: list[str]
     passed: dict[str, int]
     attempted: dict[str, int]
+    #: mistake key (mistake_key) -> students who made it
     mistakes: Counter = field(default_factory=Counter)
     mistake_tests: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     examples: dict[str, str] = field(default_factory=dict)
+    #: mistake key -> the wording the first student who made it was shown
+    labels: dict[str, str] = field(default_factory=dict)
     flags: list[Flag] = field(default_factory=list)
 
 
@@ -87,6 +92,13 @@ def _mistakes(test: dict[str, Any]) -> dict[str, str]:
         examples = extra.get("mistake_examples") or {}
         return {m: str(examples.get(m, "")) for m in extra["mistakes"]}
     return {m.strip(): "" for m in LIKELY_MISTAKE.findall(test.get("output") or "")}
+
+
+def mistake_key(text: str) -> str:
+    """The mistake with the case's particulars (quoted values, numbers) blanked, so one mistake
+    seen on different cases ("padding 'same' ...", "padding 'Same' ...") is counted once."""
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", text.strip().rstrip("."))
+    return re.sub(r"\b\d+(\.\d+)?\b", "#", text)
 
 
 def _isolation_flag(isolation: Any) -> str | None:
@@ -130,7 +142,15 @@ def summarize(results: dict[str, dict[str, Any]]) -> ClassSummary:
             if t_extra.get("stopped"):
                 stops[str(t_extra["stopped"])] += 1
             forbidden |= set(t_extra.get("forbidden") or ())
-            for mistake, example in _mistakes(test).items():
+            named = [
+                (part, example)
+                for text, example in _mistakes(test).items()
+                for part in ALTERNATIVES.split(text)
+                if part.strip()
+            ]
+            for text, example in named:
+                mistake = mistake_key(text)
+                summary.labels.setdefault(mistake, text)
                 summary.mistake_tests[mistake].add(name)
                 if mistake not in seen:
                     seen.add(mistake)
@@ -265,10 +285,11 @@ def render(summary: ClassSummary, sources: Sequence[Path]) -> str:
     if summary.mistakes:
         parts.append(
             "<p class='muted'>How many students made each mistake the checks recognise, with the "
-            "message one of them got (student not named).</p>"
+            "message one of them got (student not named). When one wrong output fits several "
+            "mistakes, the student counts under each.</p>"
         )
         rows = [
-            (m, c, ", ".join(sorted(summary.mistake_tests[m])),
+            (summary.labels.get(m, m), c, ", ".join(sorted(summary.mistake_tests[m])),
              _Raw(f"<pre>{e(summary.examples.get(m, ''))}</pre>"))
             for m, c in summary.mistakes.most_common()
         ]  # fmt: skip

@@ -172,3 +172,20 @@ def test_report_renders_in_chromium(graded_class):
             assert shot.stat().st_size > 0
         finally:
             browser.close()
+
+
+def test_one_mistake_on_different_cases_and_alternatives_are_counted_once_each(tmp_path):
+    """Are "padding 'same'" and "padding 'Same'" one mistake, and "X, or Y" both X and Y?"""
+    t = "conv2d: same_odd"
+    folder = _store(tmp_path / "g", [
+        _result("ada", 0, [_test(t, 0, 2, ["padding 'same' was not recognised as SAME"])]),
+        _result("bob", 0, [_test(t, 0, 2, ["padding 'Same' was not recognised as SAME"])]),
+        _result("cy", 0, [_test(t, 0, 2, ["floor instead of ceil, or the stride was ignored"])]),
+        _result("dee", 0, [_test(t, 0, 2, ["the stride was ignored. Or: batch axis dropped"])]),
+    ])  # fmt: skip
+    summary = summarize(load_results([folder]))
+    assert sorted(summary.mistakes.values()) == [1, 1, 2, 2]
+    assert summary.mistakes["the stride was ignored"] == 2
+    assert summary.labels["padding '…' was not recognised as SAME"] == (
+        "padding 'same' was not recognised as SAME"
+    )
