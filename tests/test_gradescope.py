@@ -54,7 +54,8 @@ def test_schema_rejects_what_the_spec_does_not_define():
 
 
 def _pins_for(python: str) -> list[str]:
-    """requirements-grader.txt's lines that apply on `python` (pip evaluates markers that way)."""
+    """requirements-grader.txt's lines that apply on `python`, as pip running on it picks them
+    (a `--python-version` dry run would evaluate the markers for this interpreter instead)."""
     env = {"python_version": python, "python_full_version": f"{python}.0"}
     lines = []
     for line in GRADER_REQUIREMENTS.read_text().splitlines():
