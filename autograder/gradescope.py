@@ -155,7 +155,7 @@ def build_bundle(lab_id: str, out: Path, *, secret: str | None = None, trial: bo
     setup.sh makes it root-only in the container, and the sandbox cannot read it. Without a
     secret the build is refused (BundleError) unless `trial`.
     """
-    from .runner import DEV_SECRET
+    from .policy import DEV_SECRET
 
     lab = get_lab(lab_id)
     if secret is not None and secret.strip() == DEV_SECRET:
@@ -209,7 +209,7 @@ def _student(metadata: Path) -> str | None:
 
 def _secret_note() -> str:
     """Why the hidden cases may be guessable, for the staff-only stdout; '' when all is well."""
-    from .runner import DEV_SECRET, course_secret
+    from .policy import DEV_SECRET, course_secret
 
     try:
         secret = course_secret()

@@ -143,7 +143,8 @@ def test_grader_requirements_resolve_to_wheels(python, tmp_path):
 
 
 PY311_NAMES = re.compile(
-    r"\b(StrEnum|datetime\.UTC|from datetime import [^\n]*\bUTC\b|tomllib|ExceptionGroup|"
+    r"\b(enum\.StrEnum|from enum import [^\n]*\bStrEnum\b|datetime\.UTC|"
+    r"from datetime import [^\n]*\bUTC\b|tomllib|ExceptionGroup|"
     r"TaskGroup|typing\.Self|from typing import [^\n]*\b(Self|Never|LiteralString|Required|"
     r"NotRequired|assert_never|reveal_type)\b)"
 )
