@@ -31,33 +31,59 @@ import numpy.typing as npt
 SANDBOX_LIMITS_DOC = """\
 What the grading sandbox does, and what it does not stop.
 
-Each submission runs in a fresh `python -I` worker process with: an empty temporary working
-directory (deleted afterwards); an environment reduced to a short allowlist (no course secret);
-limits on wall time per call and per submission, CPU time, address space, file size and core
-dumps; stdin from /dev/null and stdout/stderr captured and capped. The grader never unpickles
-anything from the worker: it receives length-prefixed JSON headers and `.npy` arrays whose header
-is checked (numeric dtype, size) before a byte is interpreted. Inside the worker an audit hook
-(which cannot be removed) and an import finder block importing the lab's forbidden libraries,
-starting processes, ctypes, sockets, signals to other processes, raising resource limits, writing
-files outside the sandbox folder and reading files outside Python's own folders; numpy.convolve,
-numpy.correlate and numpy.fft are replaced by stubs. Every attempt is recorded and the call that
-made it is graded "forbidden", even if the student caught the error. A separate static scan
-(autograder.forbidden) flags library convolutions and obfuscation in the source.
+Every submission runs in fresh worker processes, in one of three isolation modes, chosen once
+and recorded in every results.json (`extra_data.isolation`) and printed by the CLI:
+
+- "bubblewrap" (default where `bwrap` can make user namespaces): each worker is
+  `bwrap --unshare-all --unshare-user --disable-userns --die-with-parent --new-session`, uid/gid
+  65534, no capabilities: its own PID, network, IPC, UTS and user namespaces; a file system that
+  holds only read-only /usr, /lib*, a few /etc files, the interpreter's prefix, the venv and the
+  site-packages on sys.path, the worker script, its own /proc and /dev, and a private size-capped
+  tmpfs as /tmp and working folder. Nothing trusted is in that view: not the repository
+  (solutions/, tests/), the output folder, the reference cache, the course secret or its file,
+  other submissions, the grader's environment or processes. In by-hand labs the forbidden
+  libraries' package folders (tensorflow, scipy, keras, torch, jax, cv2, skimage, PIL, ...) are
+  masked by empty read-only tmpfs: absent, not merely hooked. When the worker ends, its PID
+  namespace and every process in it end too.
+- "unprivileged-uid" (root without bubblewrap, e.g. a Gradescope container): the worker runs the
+  lab's trusted preamble, then drops to a uid/gid of its own (a distinct uid per concurrent
+  worker, no supplementary groups) before any student code runs; RLIMIT_NPROC applies; when the
+  worker stops, every process of that uid is killed. It sees the host file system with that
+  uid's permissions: keep the secret, submissions and outputs unreadable to others.
+- "none" (neither is possible): the grader's own user; said loudly by the CLI.
+`CONVLAB_ISOLATION=bubblewrap|uid|none` forces a mode (an unavailable forced mode is an error).
+
+In every mode: limits on wall time per call and per submission, CPU time, address space, file
+size, core dumps; an environment reduced to a short allowlist (no secret); stdin from /dev/null,
+stdout/stderr captured and capped. The grader never unpickles anything from the worker: it
+receives length-prefixed JSON headers and `.npy` arrays whose header is checked (numeric dtype,
+size) before a byte is interpreted. Results, feedback, grades.csv and the resume state are
+written by the parent from its own memory, into a folder no worker can see or write.
+
+The policy layer inside the worker gives clear messages: importing a forbidden library gives a
+stand-in module whose every use raises (and records) "tensorflow.nn.conv2d is not allowed in
+this lab (line 12 of file.py)", so an unused import costs nothing; numpy.convolve, numpy.correlate
+and numpy.fft are stubs; an audit hook (a closure nothing else references, holding only
+immutable values) refuses processes, sockets, signals, ctypes, gc object walks, tracing,
+replacing a function's __code__, and Python-level file access outside the sandbox folder.
+A static scan (autograder.forbidden) flags uses of forbidden libraries and obfuscation.
 
 It does NOT stop:
-- a determined attacker: this is not a security boundary. There is no seccomp filter, no
-  namespaces, no separate user; the worker runs as the grader's user (root in CI containers).
-  Audit hooks are a CPython feature, not a kernel one: code that reaches raw memory (for example
-  numpy stride tricks aimed at interpreter internals, or a C extension already loaded) can
-  disable them. Grade classes you do not trust inside a container per submission (Gradescope).
-- reading files through a C library that opens them itself (the hook sees only Python-level
-  opens); files under Python's prefix, site-packages and /etc, /usr are readable on purpose.
-- a pure-Python or pure-numpy re-implementation of a library's algorithm (e.g. an FFT written by
-  hand): it is the student's own code as far as any tool can tell.
-- obfuscation the static scan misses that also avoids every hooked entry point; the dynamic hooks
-  cover imports by any route, but not a library module that the lab's own preamble imported.
+- in the "unprivileged-uid" and "none" modes, a determined attacker: the audit hook is CPython,
+  not the kernel; code that reaches raw memory or patches the stdlib functions the hook calls
+  (e.g. os.path.realpath) can weaken it, and C code (TensorFlow's file I/O, readline) opens
+  files the hook never sees. Files readable by the worker's uid stay readable, world-writable
+  folders (/tmp) writable. Only bubblewrap is a boundary; grade untrusted classes with it.
+- in the "bubblewrap" mode with the grader running as root, RLIMIT_NPROC does not bind (the
+  kernel exempts uid 0 outside the namespace): a fork bomb is cut off by the wall-time limits
+  and the PID namespace, not by a process count; CPU time and memory of other jobs on the same
+  machine can still be slowed (limits are per worker, there are no cgroups).
+- a pure-Python or pure-numpy re-implementation of a library's algorithm (e.g. an FFT written
+  by hand): it is the student's own code as far as any tool can tell.
+- tampering with the optional line count (`count_lines`, for the vectorization check) from
+  inside the student's own frames; code that reaches for frames is flagged by the static scan.
 - threads the student starts: they are killed with the worker, but may run between calls.
-- timing and CPU side effects on other jobs on the same machine (limits are per worker).
+- the nbgrader path and a student's self-check in Jupyter: there the code runs in the kernel.
 """
 
 STATUSES = ("ok", "error", "timeout", "memory", "crashed", "forbidden", "bad_return")

@@ -360,6 +360,8 @@ def test_value_decoder_rejects_unexpected_shapes(value: object):
 
 
 def test_limits_doc_says_what_is_not_stopped():
-    """Does the limits text say plainly that this is not a security boundary?"""
-    assert "not a security boundary" in SANDBOX_LIMITS_DOC
+    """Does the limits text name the modes and say plainly what each does not stop?"""
+    for mode in ("bubblewrap", "unprivileged-uid", "none", "CONVLAB_ISOLATION"):
+        assert mode in SANDBOX_LIMITS_DOC
     assert "does NOT stop" in SANDBOX_LIMITS_DOC
+    assert "Only bubblewrap is a boundary" in SANDBOX_LIMITS_DOC
