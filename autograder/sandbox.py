@@ -403,8 +403,10 @@ def _kill_uid(uid: int) -> None:
                     status = f.read()
             except OSError:
                 continue
-            line = next((x for x in status.splitlines() if x.startswith(b"Uid:")), b"")
-            if str(uid).encode() in line.split()[1:3]:
+            fields = dict(x.split(b":", 1) for x in status.splitlines() if b":" in x)
+            if fields.get(b"State", b"").split()[:1] == [b"Z"]:
+                continue  # already dead, waiting to be reaped
+            if str(uid).encode() in fields.get(b"Uid", b"").split()[:2]:
                 try:
                     os.kill(int(entry.name), signal.SIGKILL)
                     found = True

@@ -137,7 +137,8 @@ def test_unused_import_of_a_forbidden_library_is_not_a_finding():
 
 def test_use_names_the_line_and_the_library():
     """Is a use of an imported forbidden library flagged on its own line, naming the library?"""
-    code = "import tensorflow as tf\n\n\ndef conv2d(x, w, s, p):\n    return tf.nn.conv2d(x, w, s, p)\n"
+    code = "import tensorflow as tf\n\n\ndef conv2d(x, w, s, p):\n"
+    code += "    return tf.nn.conv2d(x, w, s, p)\n"
     (finding,) = scan(code, forbidden_modules=FORBIDDEN)
     assert finding.line == 5 and finding.what == "tf.nn.conv2d"
     assert finding.message.startswith("line 5: tf.nn.conv2d uses tensorflow, which is not allowed")

@@ -1,25 +1,19 @@
-# Hostile fixture (issue 11): leaves a detached child (new session, through _posixsubprocess)
-# that waits until the grader has finished and then rewrites its own results, a classmate's
-# results and grades.csv.
+# Hostile fixture (issue 11): leaves a detached child (a shell in a new session, started through
+# _posixsubprocess) that waits until the grader has finished and then rewrites its own results,
+# a classmate's results and grades.csv. (Without isolation this attack works.)
 # Expected: the child dies with the sandbox (bubblewrap: PID namespace + --die-with-parent; uid
 # mode: every process of the worker's uid is killed); nothing in the output folder changes after
 # the grader returns; conv2d earns 0 (it returns zeros).
 import os
-import sys
 
 import numpy as np
 
 OUT_DIR = "__OUT_DIR__"
 CHILD = f"""
-import glob, os, signal, time
-signal.signal(signal.SIGHUP, signal.SIG_IGN)
-time.sleep(1.5)
-for path in glob.glob("{OUT_DIR}/*.json") + ["{OUT_DIR}/grades.csv"]:
-    try:
-        open(path, "w").write('{{"score": 999, "tests": []}}')
-    except OSError:
-        pass
-open("{OUT_DIR}/pwned.txt", "w").write("late")
+trap '' HUP
+sleep 1.5
+for f in {OUT_DIR}/*.json {OUT_DIR}/grades.csv; do echo '{{"score": 999}}' > "$f"; done
+echo late > {OUT_DIR}/pwned.txt
 """
 
 
@@ -40,7 +34,7 @@ def spawn(argv):
 
 def conv2d(inputs, filters, strides, padding):
     try:
-        spawn([sys.executable, "-c", CHILD])
+        spawn(["/bin/sh", "-c", CHILD])
     except Exception:
         pass
     return np.zeros((1, 1, 1, 1))
