@@ -190,7 +190,8 @@ def _write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            os.fchmod(f.fileno(), 0o644)
+            # As root (the uid isolation mode), results are for root only.
+            os.fchmod(f.fileno(), 0o600 if os.geteuid() == 0 else 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

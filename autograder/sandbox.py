@@ -49,7 +49,8 @@ and recorded in every results.json (`extra_data.isolation`) and printed by the C
   lab's trusted preamble, then drops to a uid/gid of its own (a distinct uid per concurrent
   worker, no supplementary groups) before any student code runs; RLIMIT_NPROC applies; when the
   worker stops, every process of that uid is killed. It sees the host file system with that
-  uid's permissions: keep the secret, submissions and outputs unreadable to others.
+  uid's permissions: the grader makes the secret file 0600 and the reference cache folder 0700
+  (when it owns them) and writes results 0600; keep the submissions unreadable to others too.
 - "none" (neither is possible): the grader's own user; said loudly by the CLI.
 `CONVLAB_ISOLATION=bubblewrap|uid|none` forces a mode (an unavailable forced mode is an error).
 
@@ -487,6 +488,21 @@ def _prefix_is_private() -> bool:
     return False
 
 
+def _protect_trusted_files() -> None:
+    """Uid mode: the course secret file 0600 and the reference cache folder 0700, when ours.
+
+    The worker then sees the host file system with another uid's permissions only.
+    """
+    euid = os.geteuid()
+    for path in _secret_paths():
+        try:
+            info = os.stat(path)
+            if info.st_uid == euid and info.st_mode & 0o077:
+                os.chmod(path, 0o700 if stat.S_ISDIR(info.st_mode) else 0o600)
+        except OSError:
+            continue
+
+
 def _secret_paths() -> list[str]:
     """Trusted files that must never be visible inside, should they sit in a bound folder."""
     paths = [os.environ.get("CONVLAB_COURSE_SECRET_FILE", "")]
@@ -808,6 +824,7 @@ class Sandbox:
         # A fresh empty folder per worker: nothing a crashed run wrote is seen by the next.
         self._workdir = Path(tempfile.mkdtemp(prefix="convlab-sandbox-"))
         if self.isolation == "unprivileged-uid":
+            _protect_trusted_files()
             self._uid = _UIDS.acquire()
             os.chown(self._workdir, self._uid, self._uid)
         command = [sys.executable, "-I", str(WORKER_PATH)]

@@ -492,3 +492,37 @@ def test_attack_fails_at_run_time_too(mode, name, tmp_path, reference_cache_dir)
         result = box.call("conv2d", inputs, filters, 1, "VALID")
     right = result.status == "ok" and np.array_equal(result.value, np.full((1, 3, 3, 1), 4.0))
     assert not right, result
+
+
+HOSTILE = ROOT / "tests" / "submissions" / "hostile"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", MODES)
+def test_existing_hostile_corpus_in_every_mode(mode, tmp_path):
+    """Does the first hostile corpus earn no conv2d point in each mode, beside an honest peer?"""
+    for f in HOSTILE.glob("*.py"):
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    (tmp_path / "honest.py").write_text(HONEST)
+    limits = Limits(
+        call_seconds=3, total_seconds=40, memory_bytes=1024**3, isolation=MODE_NAMES[mode]
+    )
+    out = tmp_path / "out"
+    results = grade_class([tmp_path], LAB.id, out_dir=out, jobs=2, limits=limits, progress=False)
+    by_student = {r["extra_data"]["student"]: r for r in results}
+    assert set(by_student) == {f.stem for f in HOSTILE.glob("*.py")} | {"honest"}
+    assert _conv2d_points(by_student["honest"]) == CONV2D_POINTS
+    for name, result in by_student.items():
+        assert result["extra_data"]["isolation"] == MODE_NAMES[mode]
+        if name != "honest":
+            assert _conv2d_points(result) == 0, name
+
+
+def test_no_isolation_is_said_loudly(tmp_path, capsys):
+    """Does grading without isolation print a warning and record "none" in results.json?"""
+    (tmp_path / "s.py").write_text("def conv2d(a, b, c, d):\n    return a\n")
+    limits = Limits(**{**SMALL.__dict__, "isolation": "none"})
+    (result,) = grade_class([tmp_path / "s.py"], LAB.id, out_dir=tmp_path / "out", limits=limits)
+    err = capsys.readouterr().err
+    assert "isolation: none" in err and "WITHOUT isolation" in err
+    assert result["extra_data"]["isolation"] == "none"
