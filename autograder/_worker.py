@@ -376,6 +376,20 @@ def stub_numpy(refuse, convolve: bool, fft: bool) -> None:  # noqa: ANN001
                 setattr(module, name, stub(refuse, public_name))
 
 
+def stub_process_starts(refuse) -> None:  # noqa: ANN001
+    """Take away _posixsubprocess.fork_exec, the one way to start a process without an audit
+    event (subprocess and multiprocessing use it); os.fork, exec and spawn are audited."""
+    import _posixsubprocess
+
+    def fork_exec(*args: object, **kwargs: object) -> None:
+        raise refuse("starting a process", "the grader does not allow it")
+
+    _posixsubprocess.fork_exec = fork_exec
+    subprocess_module = sys.modules.get("subprocess")
+    if subprocess_module is not None:
+        subprocess_module._fork_exec = fork_exec
+
+
 def readable_roots(sandbox_dir: str, extra: tuple[str, ...]) -> tuple[str, ...]:
     # Reads are allowed where Python and already-imported packages live, not elsewhere:
     # without bubblewrap, a grader's repo (solutions/, course secrets) may be readable.
@@ -396,11 +410,14 @@ def make_hook(
     package_dirs: tuple[tuple[str, str], ...],
     refuse,  # noqa: ANN001
     trace_code: types.CodeType,
+    allow_processes: bool,
 ):  # noqa: ANN202
     """The audit hook, as a closure over immutable values; installed once, referenced nowhere."""
     blocked = dict(BLOCKED_EVENTS)
     path_events = frozenset(PATH_EVENTS)
-    blocked_imports = BLOCKED_IMPORTS
+    # Re-importing _posixsubprocess (after removing it from sys.modules) would bring fork_exec
+    # back; the import event is raised only then, as the worker imported it already.
+    blocked_imports = BLOCKED_IMPORTS | (frozenset() if allow_processes else {"_posixsubprocess"})
     realpath, fsdecode, getpid, getframe = os.path.realpath, os.fsdecode, os.getpid, sys._getframe
     quiet = frozenset(("/dev/null", "/dev/zero", "/dev/urandom"))
     sandbox = sandbox_dir.rstrip("/")
@@ -513,6 +530,9 @@ class Worker:
         refuse = make_refuse(self.filename, report)
         forbid_fft = bool(policy.get("forbid_numpy_convolve")) or "numpy.fft" in forbidden
         stub_numpy(refuse, bool(policy.get("forbid_numpy_convolve")), forbid_fft)
+        allow_processes = bool(policy.get("allow_processes"))
+        if not allow_processes:
+            stub_process_starts(refuse)
         self.counted = counted_call(self.filename)
         package_dirs = tuple(
             (os.path.realpath(str(d)), str(owner)) for d, owner in setup.get("package_dirs", ())
@@ -524,6 +544,7 @@ class Worker:
             package_dirs=package_dirs,
             refuse=refuse,
             trace_code=self.counted.__code__,
+            allow_processes=allow_processes,
         )
         sys.meta_path.insert(
             0, make_standins(tuple(m for m in forbidden if m != "numpy.fft"), refuse)

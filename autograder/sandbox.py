@@ -147,6 +147,9 @@ class Policy:
     preamble: str = "import numpy as np\n"  # trusted: the lab's import cell
     forbid_numpy_convolve: bool = True  # stub numpy.convolve/correlate and numpy.fft
     python_path: tuple[str, ...] = ()  # extra sys.path entries for the preamble's imports
+    #: Leave starting processes to the OS sandbox alone (tests of that sandbox only): normally
+    #: the worker takes _posixsubprocess.fork_exec away too, the route no audit event covers.
+    allow_processes: bool = False
 
 
 @dataclass
@@ -793,12 +796,16 @@ class Sandbox:
     # -- worker lifecycle
 
     def _stop(self) -> None:
+        if self._uid is not None:
+            # First, and before waiting for the output pipe: the worker and whatever it left
+            # behind, detached or not (a detached child may hold the pipe open).
+            _kill_uid(self._uid)
         if self._process is not None:
             self._events.extend(self._process.events)
             self._process.kill()
             self._process = None
         if self._uid is not None:
-            _kill_uid(self._uid)  # whatever the worker left behind, detached or not
+            _kill_uid(self._uid)
             _UIDS.release(self._uid)
             self._uid = None
         if self._workdir is not None:
@@ -867,6 +874,7 @@ class Sandbox:
                 "preamble": self.policy.preamble,
                 "forbid_numpy_convolve": self.policy.forbid_numpy_convolve,
                 "python_path": list(self.policy.python_path),
+                "allow_processes": self.policy.allow_processes,
             },
         }
         try:

@@ -10,8 +10,10 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,6 +39,8 @@ HONEST = (ROOT / "tests" / "submissions" / "correct" / "naive_loops.py").read_te
 LAB = get_lab("03_filter_banks")
 CONV2D_POINTS = LAB.item("conv2d").max_score
 POLICY = Policy(forbidden_modules=LAB.forbidden_modules)
+#: The OS layer on its own: the worker leaves _posixsubprocess.fork_exec in place.
+PROCESSES_ALLOWED = Policy(forbidden_modules=LAB.forbidden_modules, allow_processes=True)
 SMALL = Limits(call_seconds=3, load_seconds=20, total_seconds=40, memory_bytes=1024**3)
 #: Seconds to wait after the grader returned before hashing the output folder again: longer than
 #: the detached child's own delay (1.5 s).
@@ -326,7 +330,7 @@ def test_uid_mode_kills_detached_children(tmp_path):
     sleeper = "['/bin/sleep', '60']"  # the uid may not reach a private interpreter folder
     code += f"\ndef child_pid():\n    return spawn({sleeper})\n"
     limits = Limits(**{**SMALL.__dict__, "isolation": "unprivileged-uid"})
-    with Sandbox(code, policy=POLICY, limits=limits) as box:
+    with Sandbox(code, policy=PROCESSES_ALLOWED, limits=limits) as box:
         pid = box.call("child_pid").value
         assert isinstance(pid, int)
         assert _running(pid)  # alive while the sandbox is open
@@ -526,3 +530,44 @@ def test_no_isolation_is_said_loudly(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "isolation: none" in err and "WITHOUT isolation" in err
     assert result["extra_data"]["isolation"] == "none"
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        *MODES,
+        pytest.param("none", marks=pytest.mark.skipif(os.geteuid() != 0, reason="needs root")),
+    ],
+)
+def test_detached_child_cannot_outlive_the_sandbox(mode, tmp_path):
+    """With processes allowed, does a detached rewriter change nothing once the sandbox closed?
+
+    Without isolation (the control) the same attack does rewrite the folder: the test is real.
+    """
+    # World-writable on purpose: only the child's death (not permissions) may protect it here.
+    out = Path(tempfile.mkdtemp(prefix="convlab-iso-target-"))
+    try:
+        out.chmod(0o777)
+        (out / "alice.json").write_text('{"score": 20}')
+        (out / "alice.json").chmod(0o666)
+        code = _fill((HOSTILE2 / "detached_rewriter.py").read_text(), {"OUT_DIR": out})
+        limits = Limits(**{**SMALL.__dict__, "isolation": MODE_NAMES.get(mode, mode)})
+        with Sandbox(code, policy=PROCESSES_ALLOWED, limits=limits) as box:
+            args = (np.ones((1, 4, 4, 1)), np.ones((2, 2, 1, 1)), 1, "VALID")
+            result = box.call("conv2d", *args)
+        assert result.status == "ok"  # it returned zeros; the child was started quietly
+        time.sleep(SETTLE_SECONDS)
+        alice = (out / "alice.json").read_text()
+        changed = alice != '{"score": 20}' or (out / "pwned.txt").exists()
+        assert changed == (mode == "none")
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def test_fork_exec_is_taken_away():
+    """Is starting a process through _posixsubprocess refused and recorded by default?"""
+    code = (HOSTILE2 / "posixsubprocess_child.py").read_text()
+    with Sandbox(code, policy=POLICY, limits=SMALL, filename="child.py") as box:
+        result = box.call("conv2d", np.ones((1, 4, 4, 1)), np.ones((2, 2, 1, 1)), 1, "VALID")
+    assert result.status == "forbidden"
+    assert "starting a process is not allowed in this lab" in result.message

@@ -1,9 +1,11 @@
 # Hostile fixture (issue 11): leaves a detached child (a shell in a new session, started through
 # _posixsubprocess) that waits until the grader has finished and then rewrites its own results,
-# a classmate's results and grades.csv. (Without isolation this attack works.)
-# Expected: the child dies with the sandbox (bubblewrap: PID namespace + --die-with-parent; uid
-# mode: every process of the worker's uid is killed); nothing in the output folder changes after
-# the grader returns; conv2d earns 0 (it returns zeros).
+# a classmate's results and grades.csv. (Without isolation, and with processes allowed, this
+# attack works: see tests/test_isolation.py.)
+# Expected: the worker has taken fork_exec away ("starting a process" is recorded as forbidden).
+# With processes allowed (tests of the OS layer), the child dies with the sandbox (bubblewrap:
+# PID namespace + --die-with-parent; uid mode: every process of the worker's uid is killed).
+# Nothing in the output folder changes after the grader returns; conv2d earns 0.
 import os
 
 import numpy as np

@@ -1,9 +1,10 @@
 # Hostile fixture (issue 11): starts a child Python through _posixsubprocess.fork_exec (no audit
 # event) that imports the real TensorFlow, computes the convolution and hands it back through a
 # file in the shared scratch folder.
-# Expected: the child runs in the same sandbox (bubblewrap: the
-# TensorFlow folder is masked, so the child cannot import it; uid mode: the child has the
-# worker's unprivileged uid and limits and dies with it) and no answer comes back: conv2d earns 0.
+# Expected: the worker has taken fork_exec away ("starting a process" is recorded as forbidden).
+# Were it there (tests allow it to check the OS layer), the child would run in the same sandbox:
+# bubblewrap masks TensorFlow's folder; in uid mode the child has the worker's uid and limits
+# and dies with it. No answer comes back: conv2d earns 0.
 import os
 import sys
 
