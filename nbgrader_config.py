@@ -13,6 +13,34 @@ c.ClearSolutions.code_stub = {
 }
 c.Execute.timeout = 120
 
+# The grade of record is computed outside the student's kernel: after the notebook has run, every
+# graded test cell is overwritten with the sandboxed grader's verdict (the same as
+# `python -m autograder grade`), so nothing a kernel does changes a score. The kernel starts
+# without the course secret in its environment.
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    Execute,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+
+from autograder.nbgrader_grade import GradeOutsideKernel  # noqa: E402
+
+c.Execute.kernel_manager_class = "autograder.nbgrader_grade.ScrubbedKernelManager"
+c.Autograde.autograde_preprocessors = [
+    Execute,
+    GradeOutsideKernel,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+
 # Feedback shows what the hidden tests reported, never their code (nor tracebacks quoting it).
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402

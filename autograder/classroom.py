@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -42,11 +43,27 @@ def student_notebook(lab_id: str, answers: Mapping[str, str], *, root: Path = RO
     return nb
 
 
+def ta_environment() -> dict[str, str]:
+    """os.environ without pytest's variables and without TensorFlow's log and oneDNN settings."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PYTEST_")
+        and k not in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS")
+    }
+
+
 def nbgrader(course: Path, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
-    """Run `nbgrader ARGS` in `course` (which holds nbgrader_config.py)."""
+    """Run `nbgrader ARGS` in `course` (which holds nbgrader_config.py), as a TA would.
+
+    The environment is the TA's shell, not the test runner's: under pytest, kernels would inherit
+    PYTEST_CURRENT_TEST and ipykernel would then stop capturing stderr (hiding what costs a
+    graded cell its points), and TensorFlow log settings would hide its start-up lines.
+    """
     return subprocess.run(
         [sys.executable, "-m", "nbgrader", *args],
         cwd=course,
+        env=ta_environment(),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -1,6 +1,7 @@
 """End to end with real nbgrader (autograde, feedback, export), and agreement with the CLI."""
 
 import csv
+import os
 from pathlib import Path
 
 import nbformat
@@ -15,11 +16,29 @@ LAB = get_lab("03_filter_banks")
 WRONG = ROOT / "tests" / "submissions" / "wrong"
 
 pytestmark = pytest.mark.slow
+#: The course secret the TA set for this course (the hidden seeds depend on it).
+SECRET = "nbgrader-test-secret-7f3a"
+#: An answer cell that swaps the notebook's checks for ones that always give full points.
+REPLACE_CHECKS = """
+check = lambda *args, **kwargs: 2.0
+check_hidden = lambda *args, **kwargs: 4.0
+
+def conv2d(inputs, filters, strides, padding):
+    return None
+"""
+#: An answer cell that prints the environment's course secret (and is otherwise correct).
+PRINT_SECRET = """
+import os
+env = os.environ
+print("secret:", env.get("CONVLAB_COURSE_SECRET"), env.get("CONVLAB_COURSE_SECRET_FILE"))
+"""
 
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    """A course with six submissions, autograded, with feedback and an exported CSV."""
+    """A course with eight submissions, autograded, with feedback and an exported CSV."""
+    saved = os.environ.get("CONVLAB_COURSE_SECRET")
+    os.environ["CONVLAB_COURSE_SECRET"] = SECRET  # the TA's shell; the CLI below reads it too
     course = make_course(tmp_path_factory.mktemp("course"), LAB.id)
     answers = solution_answers(LAB.id)
     flipped = {**answers, "conv2d": (WRONG / "flipped_kernel.py").read_text()}
@@ -35,6 +54,10 @@ def course(tmp_path_factory):
     broken = {**answers, "conv2d": "def conv2d(inputs, filters, strides, padding)\n    return 0\n"}
     submit(course, LAB.id, "sam", student_notebook(LAB.id, broken, root=course))  # SyntaxError
     submit(course, LAB.id, "cy", '{"cells": [')  # a truncated, broken file
+    cheat = {**answers, "conv2d": REPLACE_CHECKS}
+    submit(course, LAB.id, "mal", student_notebook(LAB.id, cheat, root=course))
+    spy = {**answers, "conv_matrix": answers["conv_matrix"] + PRINT_SECRET}
+    submit(course, LAB.id, "spy", student_notebook(LAB.id, spy, root=course))
     runs = {
         step: nbgrader(course, *args)
         for step, args in (
@@ -43,7 +66,11 @@ def course(tmp_path_factory):
             ("export", ("export",)),
         )
     }
-    return course, runs
+    yield course, runs
+    if saved is None:
+        os.environ.pop("CONVLAB_COURSE_SECRET", None)
+    else:
+        os.environ["CONVLAB_COURSE_SECRET"] = saved
 
 
 def _exported(course: Path) -> dict[str, float]:
@@ -57,6 +84,8 @@ def test_export_has_the_expected_scores(course):
     assert runs["export"].returncode == 0, runs["export"].stderr[-2000:]
     scores = _exported(path)
     assert scores["ada"] == LAB.max_score
+    assert scores["spy"] == LAB.max_score
+    assert scores["mal"] == LAB.item("conv_matrix").max_score  # replaced checks earn nothing
     assert scores["cy"] == 0
     assert scores["dee"] == LAB.item("conv_matrix").max_score  # conv2d deleted: only conv_matrix
     assert scores["sam"] == LAB.item("conv_matrix").max_score  # one broken cell, others count
@@ -75,7 +104,8 @@ def test_feedback_hides_hidden_tests(course):
     bob = (path / "feedback" / "bob" / LAB.id / f"{LAB.id}.html").read_text()
     assert "flipped the kernel" in bob
     dee = (path / "feedback" / "dee" / LAB.id / f"{LAB.id}.html").read_text()
-    assert "NameError" in dee and "details withheld" in dee
+    # the kernel's NameError is replaced by the outside grader's verdict on the missing function
+    assert "not defined in your submission" in dee
 
 
 def _nbgrader_cell_scores(path: Path, student: str) -> dict[str, float]:
@@ -97,9 +127,9 @@ def test_cli_and_nbgrader_agree(course, tmp_path):
     path, _ = course
     results = grade_class([path / "submitted"], LAB.id, out_dir=tmp_path, jobs=2, progress=False)
     ours = {r["extra_data"]["student"]: r for r in results}
-    assert set(ours) == {"ada", "bob", "cy", "dee", "eve", "sam"}
+    assert set(ours) == {"ada", "bob", "cy", "dee", "eve", "sam", "mal", "spy"}
     exported = _exported(path)
-    for student in ("ada", "bob", "dee", "eve", "sam"):
+    for student in ("ada", "bob", "dee", "eve", "sam", "mal", "spy"):
         cells = _nbgrader_cell_scores(path, student)
         for test in ours[student]["tests"]:
             function, suite = test["name"].split(": ")
@@ -109,3 +139,73 @@ def test_cli_and_nbgrader_agree(course, tmp_path):
             )
         assert ours[student]["score"] == pytest.approx(exported[student]), student
     assert ours["cy"]["score"] == 0 and "JSON" in ours["cy"]["output"]
+
+
+def test_kernel_never_sees_the_secret(course):
+    """Is the course secret absent from every autograded notebook and feedback page?"""
+    path, _ = course
+    pages = list((path / "autograded").rglob("*.ipynb")) + list((path / "feedback").rglob("*.html"))
+    assert len(pages) >= 14
+    for page in pages:
+        assert SECRET not in page.read_text(), page
+    spy = (path / "autograded" / "spy" / LAB.id / f"{LAB.id}.ipynb").read_text()
+    assert "secret: None None" in spy  # the kernel ran, without the secret in its environment
+
+
+def test_test_cells_hold_the_outside_verdict(course):
+    """Does every graded test cell carry the sandboxed grader's report, whatever the kernel did?"""
+    path, _ = course
+    from autograder.nbgrader_grade import GRADED_BY
+
+    for student in ("ada", "mal"):
+        nb = nbformat.read(path / "autograded" / student / LAB.id / f"{LAB.id}.ipynb", as_version=4)
+        tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+        tests = [c for c in tests if not c.metadata["nbgrader"].get("solution")]
+        assert tests
+        for cell in tests:
+            text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            assert GRADED_BY in text, (student, cell.metadata["nbgrader"]["grade_id"])
+            assert not any(o.get("name") == "stderr" for o in cell.outputs)
+
+
+def _cheat(function: str) -> str:
+    """An answer cell defining `function` as a stub and replacing the notebook's checks."""
+    return (
+        "check = lambda *args, **kwargs: 99.0\n"
+        "check_hidden = lambda *args, **kwargs: 99.0\n\n"
+        f"def {function}(*args, **kwargs):\n    return None\n"
+    )
+
+
+@pytest.mark.parametrize("lab_id", ["01_convolution_by_hand", "02_stride_padding", "04_tf_conv2d"])
+def test_every_lab_nbgrader_equals_cli(lab_id, tmp_path, monkeypatch):
+    """In each lab, do nbgrader and the CLI give a right and a cheating notebook equal scores?"""
+    monkeypatch.setenv("CONVLAB_COURSE_SECRET", SECRET)
+    lab = get_lab(lab_id)
+    course = make_course(tmp_path / "course", lab.id)
+    answers = solution_answers(lab.id)
+    first = lab.items[0].function
+    submit(course, lab.id, "right", student_notebook(lab.id, answers, root=course))
+    cheat = {**answers, first: _cheat(first)}
+    submit(course, lab.id, "cheat", student_notebook(lab.id, cheat, root=course))
+    run = nbgrader(course, "autograde", lab.id)
+    assert run.returncode == 0, run.stderr[-2000:]
+    results = grade_class([course / "submitted"], lab.id, out_dir=tmp_path / "cli", progress=False)
+    ours = {r["extra_data"]["student"]: r for r in results}
+    for student in ("right", "cheat"):
+        nb = nbformat.read(
+            course / "autograded" / student / lab.id / f"{lab.id}.ipynb", as_version=4
+        )
+        cells = {}
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade") and not meta.get("solution"):
+                values = [o for o in cell.outputs if o.output_type == "execute_result"]
+                cells[meta["grade_id"]] = float(values[0]["data"]["text/plain"])
+        for test in ours[student]["tests"]:
+            function, suite = test["name"].split(": ")
+            assert cells[f"test_{function}_{suite}"] == pytest.approx(test["score"]), test["name"]
+    assert ours["right"]["score"] == lab.max_score
+    # the replaced checks earn nothing: the stub's tests score 0 on both paths
+    cheated = [t for t in ours["cheat"]["tests"] if t["name"].startswith(f"{first}: ")]
+    assert cheated and all(t["score"] == 0 for t in cheated)
