@@ -327,17 +327,32 @@ class IsolationUnavailable(RuntimeError):
 
 
 @functools.cache
-def bubblewrap_works() -> bool:
-    """Whether `bwrap` exists and can make the namespaces the sandbox uses."""
+def _bubblewrap_options() -> tuple[str, ...] | None:
+    """bwrap's namespace options that work here (None: bubblewrap cannot run at all).
+
+    `--disable-userns` (bwrap >= 0.8) stops the student's code from making nested user
+    namespaces; older bwrap runs without it.
+    """
     exe = shutil.which("bwrap")
     if exe is None:
-        return False
-    probe = [exe, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent"]
-    probe += ["--new-session", "--ro-bind", "/", "/", "true"]
-    try:
-        return subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
+        return None
+    base = ("--unshare-all", "--unshare-user", "--die-with-parent", "--new-session")
+    for options in ((*base, "--disable-userns"), base):
+        probe = [exe, *options, "--ro-bind", "/", "/", "true"]
+        try:
+            if subprocess.run(probe, capture_output=True, timeout=20).returncode == 0:
+                return options
+        except (OSError, subprocess.SubprocessError):
+            return None
+    return None
+
+
+def bubblewrap_works() -> bool:
+    """Whether `bwrap` exists and can make the namespaces the sandbox uses."""
+    return _bubblewrap_options() is not None
+
+
+bubblewrap_works.cache_clear = _bubblewrap_options.cache_clear  # type: ignore[attr-defined]
 
 
 def isolation_mode(requested: str | None = None) -> str:
@@ -517,8 +532,7 @@ def _secret_paths() -> list[str]:
 def _bwrap_command(policy: Policy, limits: Limits, masks: tuple[tuple[str, str], ...]) -> list[str]:
     roots = _python_roots(tuple(policy.python_path))
     exe = shutil.which("bwrap") or "bwrap"
-    cmd = [exe, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent"]
-    cmd += ["--new-session", "--cap-drop", "ALL", "--hostname", "convlab-sandbox"]
+    cmd = [exe, *(_bubblewrap_options() or ()), "--cap-drop", "ALL", "--hostname", "convlab"]
     cmd += ["--uid", str(BWRAP_UID), "--gid", str(BWRAP_UID)]
     cmd += ["--ro-bind", "/usr", "/usr"]
     for top in TOP_DIRS:
