@@ -84,7 +84,8 @@ It does NOT stop:
 - tampering with the optional line count (`count_lines`, for the vectorization check) from
   inside the student's own frames; code that reaches for frames is flagged by the static scan.
 - threads the student starts: they are killed with the worker, but may run between calls.
-- the nbgrader path and a student's self-check in Jupyter: there the code runs in the kernel.
+- code in a Jupyter kernel (a student's self-check; nbgrader's execution, whose scores are
+  replaced by this sandbox's verdicts): that kernel is not this sandbox.
 """
 
 STATUSES = ("ok", "error", "timeout", "memory", "crashed", "forbidden", "bad_return")
