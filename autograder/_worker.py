@@ -66,6 +66,9 @@ BLOCKED_EVENTS = {
     "gc.get_referents": "gc.get_referents",
     "gc.get_objects": "gc.get_objects",
     "sys.setprofile": "sys.setprofile",
+    # Busy threads would take CPU from classmates graded at the same time; no convolution needs
+    # one (numpy's own threads are C threads, limited by OMP_NUM_THREADS=1).
+    "_thread.start_new_thread": "starting a thread",
 }
 #: Modules that start processes or reach raw memory; a convolution needs neither.
 BLOCKED_IMPORTS = frozenset({"multiprocessing", "ctypes"})
