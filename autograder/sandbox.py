@@ -315,7 +315,7 @@ BWRAP_UID = 65534
 #: Where the worker script and the scratch space appear inside bubblewrap.
 BWRAP_WORKER = "/convlab-worker/_worker.py"
 BWRAP_SCRATCH = "/tmp"
-#: Libraries' top-level packages that hold no convolution but that a by-hand lab still masks.
+#: How many uids the uid mode keeps for concurrent workers (one each).
 UID_POOL_SIZE = 64
 #: Files the interpreter needs from /etc (read-only; everything else in /etc stays out).
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives")
