@@ -19,10 +19,12 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from .cases import VISIBLE_SEED
+from . import policy
+from .checks import Tier
+from .exercise import get_exercise
 from .forbidden import scan
 from .registry import Lab, get_lab
-from .runner import TestResult, hidden_seed, run_test
+from .runner import TestResult, run_test
 from .sandbox import CallResult, Limits, Policy, Sandbox, isolation_mode
 from .submission import Submission, find_submissions, read_submission, safe_id, student_id
 
@@ -111,11 +113,8 @@ def grade_submission(
     """
     start = time.monotonic()
     sub: Submission = read_submission(path, lab=lab.id, expected_cells=lab.solution_cells)
-    student = student or sub.student
+    student = policy.student_id(student, submission=sub.student)
     problems = list(sub.problems)
-    # A finding voids the by-hand item whose answer cell holds it; one in a cell of no item (or
-    # in a .py file) voids them all. Calls across cells are still caught at run time.
-    functions = {i.function for i in lab.items}
     findings = [
         (sub.cell_of(f.line), f"{sub.where(f.line)}: {f.message.split(': ', 1)[-1]}")
         for f in scan(sub.code, forbidden_modules=lab.forbidden_modules)
@@ -138,7 +137,7 @@ def grade_submission(
         timeouts: dict[str, int] = {}
         for item in lab.items:
             for test in item.tests if hidden else [t for t in item.tests if not t.hidden]:
-                seed = hidden_seed(lab.id, student) if test.hidden else VISIBLE_SEED
+                seed = policy.seed_for(lab.id, test, student)
                 if item.function not in defined:
                     tests.append(_not_run(lab, item.function, test, seed, _missing_why(load)))
                     continue
@@ -149,10 +148,8 @@ def grade_submission(
                     )
                     tests.append(_not_run(lab, item.function, test, seed, why))
                     continue
-                mine = [text for cell, text in findings if cell not in functions - {item.function}]
-                result = run_test(
-                    box.call, lab, item, test, seed, forbidden=mine if item.by_hand else ()
-                )
+                mine = policy.findings_for(lab, item, findings)
+                result = run_test(box.call, lab, item, test, seed, forbidden=mine)
                 if result.stopped == "timeout":
                     timeouts[item.function] = timeouts.get(item.function, 0) + 1
                 tests.append(result)
@@ -225,20 +222,37 @@ def feedback_markdown(report: StudentReport, *, heatmaps: dict[str, str] | None 
 
 
 def _heatmap(result: TestResult, path: Path) -> bool:
-    """An error heatmap of the smallest value failure, when there is one."""
-    values = [f for f in result.failures if f.tier == "values" and f.got is not None]
+    """An error heatmap of the smallest value failure, when its exercise can picture one.
+
+    The exercise picks the 2-D plane to show (NHWC results: the image and channel of the largest
+    error); a result of several arrays shows the one holding the largest error. Anything else
+    (numbers, 1-D, 3-D, ragged answers) is skipped.
+    """
+    values = [f for f in result.failures if f.tier == Tier.VALUES and f.got is not None]
     if not values:
         return False
     failure = min(values, key=lambda f: f.case.size)
-    got, expected = np.asarray(failure.got, float), np.asarray(failure.expected, float)
-    if got.ndim == 4 and failure.where is not None:
-        b, _, _, c = failure.where
-        got, expected = got[b, :, :, c], expected[b, :, :, c]
-    if got.ndim != 2:
+    exercise = get_exercise(failure.case.exercise)
+    got, expected, where = failure.got, failure.expected, failure.where
+    if isinstance(got, tuple | list) and isinstance(expected, tuple | list):
+        k = where[0] if where else 0
+        if not (0 <= k < min(len(got), len(expected))):
+            return False
+        got, expected, where = got[k], expected[k], (where[1:] if where else None)
+    try:
+        got, expected = np.asarray(got, float), np.asarray(expected, float)
+    except (TypeError, ValueError):
+        return False
+    if got.shape != expected.shape:
+        return False
+    got_plane, expected_plane = exercise.plane(got, where), exercise.plane(expected, where)
+    if got_plane is None or expected_plane is None or got_plane.ndim != 2:
         return False
     from convlab.plots import error_heatmap
 
-    fig = error_heatmap(got, expected, title=f"{result.name}: |yours - tf.nn.conv2d|")
+    fig = error_heatmap(
+        got_plane, expected_plane, title=f"{result.name}: |yours - {exercise.oracle}|"
+    )
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
     _write_atomic(path, buf.getvalue())
@@ -385,13 +399,14 @@ def grade_class(
             sid = futures[future]
             try:
                 report = future.result()
+                write_report(report, out_dir)
             except Exception as exc:  # a grader bug must cost one student, loudly, not the class
                 report = StudentReport(
                     sid, by_student[sid], lab.id, 0.0, lab.max_score, [],
                     [f"The grader failed on this submission ({type(exc).__name__}: {exc}); "
                      "tell the course staff."],
                 )  # fmt: skip
-            write_report(report, out_dir)
+                write_report(report, out_dir)
             results[sid] = report.results_json()
             bar.update(1)
     bar.close()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -24,17 +27,79 @@ def kernel_environment(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if not _SCRUBBED.search(k)}
 
 
+@functools.cache
+def bubblewrap() -> str | None:
+    """The bwrap binary when it can make namespaces here (a probe run succeeds), else None."""
+    path = shutil.which("bwrap")
+    if path is None:
+        return None
+    probe = [path, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-ipc", "true"]
+    try:
+        ok = subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        ok = False
+    return path if ok else None
+
+
+def kernel_sandbox(kernel_cmd: list[str], cwd: Path, env: dict[str, str]) -> list[str]:
+    """`kernel_cmd` wrapped in bubblewrap: the course folder hidden but for the notebook's own.
+
+    nbgrader runs the kernel in `<course>/autograded/<student>/<lab>/`. Inside, the whole file
+    system is read-only; the course folder (gradebook, source, other students' submissions and
+    results) is an empty tmpfs except this notebook's folder; the course secret's file and the
+    reference cache are hidden; /tmp is private; PID, IPC and UTS namespaces are new and the
+    kernel dies with nbgrader. The network namespace is shared: the kernel talks to nbgrader over
+    ZMQ on loopback.
+    """
+    bwrap = bubblewrap()
+    if bwrap is None:
+        return kernel_cmd
+    here = cwd.resolve()
+    args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    if here.parent.parent.name == "autograded":  # nbgrader's layout: hide the course folder
+        args += ["--tmpfs", str(here.parents[2])]
+    args += ["--bind", str(here), str(here)]
+    if "-f" in kernel_cmd[:-1]:  # the connection file, often in the /tmp just made private
+        connection = str(Path(kernel_cmd[kernel_cmd.index("-f") + 1]).resolve())
+        args += ["--ro-bind", connection, connection]
+    for hidden in _hidden_paths(env):
+        args += (
+            ["--tmpfs", str(hidden)] if hidden.is_dir() else ["--ro-bind", "/dev/null", str(hidden)]
+        )
+    args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"]
+    args += ["--chdir", str(here), "--setenv", "IPYTHONDIR", "/tmp/ipython"]
+    args += ["--setenv", "MPLCONFIGDIR", "/tmp/matplotlib"]
+    # In its own PID namespace the kernel's parent is pid 1, which ipykernel's parent poller takes
+    # for "nbgrader exited" (jupyter_client sets JPY_PARENT_PID); --die-with-parent does its job.
+    args += ["--unsetenv", "JPY_PARENT_PID"]
+    return [*args, *kernel_cmd]
+
+
+def _hidden_paths(env: dict[str, str]) -> list[Path]:
+    """The secret's file and the reference cache, wherever the TA's environment puts them."""
+    paths = []
+    for var in ("CONVLAB_COURSE_SECRET_FILE", "CONVLAB_CACHE_DIR"):
+        if env.get(var):
+            paths.append(Path(env[var]))
+    paths.append(Path.home() / ".cache" / "convlab")
+    return [p.resolve() for p in paths if p.exists()]
+
+
 class ScrubbedKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernels start without the course secret in their environment.
+    """A kernel manager whose kernels cannot reach the course secret, gradebook or classmates.
 
     nbgrader's Execute preprocessor starts the student's kernel with nbgrader's own environment,
-    which holds CONVLAB_COURSE_SECRET when the TA set it; a solution cell could print it into the
-    feedback. Configured in nbgrader_config.py as `c.Execute.kernel_manager_class`.
+    which holds CONVLAB_COURSE_SECRET when the TA set it, and with the TA's file system, which
+    holds the gradebook. This manager starts it without secrets in its environment and, where
+    bubblewrap works, inside `kernel_sandbox`. Configured in nbgrader_config.py as
+    `c.Execute.kernel_manager_class`.
     """
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-        kw["env"] = kernel_environment(dict(kw.get("env") or os.environ))
-        await super()._async_launch_kernel(kernel_cmd, **kw)
+        env = dict(kw.get("env") or os.environ)
+        kw["env"] = kernel_environment(env)
+        cwd = Path(kw.get("cwd") or os.getcwd())
+        await super()._async_launch_kernel(kernel_sandbox(kernel_cmd, cwd, env), **kw)
 
 
 def _grade_id(cell: NotebookNode) -> str | None:

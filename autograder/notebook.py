@@ -5,30 +5,15 @@ from __future__ import annotations
 import contextlib
 import io
 import linecache
-import os
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from .cases import VISIBLE_SEED
+from . import policy
 from .forbidden import scan
+from .policy import VISIBLE_SEED
 from .registry import Item, Lab, find_item
-from .runner import TestResult, hidden_seed, in_process_caller, run_test
-
-#: Student id used when a notebook is not run by nbgrader's autograde (self-check, CI).
-LOCAL_STUDENT = "local"
-
-
-def notebook_student_id(cwd: Path | None = None) -> str:
-    """The student whose notebook is running: nbgrader autogrades in autograded/<student>/<lab>/."""
-    env = os.environ.get("CONVLAB_STUDENT_ID")
-    if env:
-        return env
-    here = (cwd or Path.cwd()).resolve()
-    if here.parent.parent.name == "autograded":
-        return here.parent.name
-    return LOCAL_STUDENT
+from .runner import TestResult, in_process_caller, run_test
 
 
 def _cell_source(fn: Callable[..., Any]) -> str:
@@ -40,9 +25,11 @@ def _cell_source(fn: Callable[..., Any]) -> str:
 
 
 def _forbidden_findings(lab: Lab, item: Item, fn: Callable[..., Any]) -> list[str]:
+    """Findings in the cell that defined `fn`, which is the item's own answer cell."""
     if not item.by_hand:
-        return []
-    return [f.message for f in scan(_cell_source(fn), forbidden_modules=lab.forbidden_modules)]
+        return []  # nothing to void: spare the scan
+    findings = scan(_cell_source(fn), forbidden_modules=lab.forbidden_modules)
+    return policy.findings_for(lab, item, [(item.function, f.message) for f in findings])
 
 
 def _run(fn: Callable[..., Any], function: str, suite: str, seed: int, lab: str | None) -> float:
@@ -84,5 +71,6 @@ def check(fn: Callable[..., Any], function: str, suite: str, *, lab: str | None 
 
 def check_hidden(fn: Callable[..., Any], function: str, *, lab: str | None = None) -> float:
     """Run the hidden suite with the seed of the student being graded (course secret + id)."""
-    lab_obj, _ = find_item(function, lab)
-    return _run(fn, function, "hidden", hidden_seed(lab_obj.id, notebook_student_id()), lab)
+    lab_obj, item = find_item(function, lab)
+    seed = policy.seed_for(lab_obj.id, item.test("hidden"), policy.student_id())
+    return _run(fn, function, "hidden", seed, lab)

@@ -36,10 +36,10 @@ class Test:
 
 @dataclass(frozen=True)
 class Item:
-    """A function students write; `checker` names how its answers are compared (see checks.py)."""
+    """A function students write; `exercise` names the Exercise that grades it (see exercises/)."""
 
     function: str
-    checker: str
+    exercise: str
     tests: tuple[Test, ...]
     description: str
     by_hand: bool = True
@@ -110,13 +110,13 @@ LABS: dict[str, Lab] = {
             items=(
                 Item(
                     function="apply_kernel",
-                    checker="apply_kernel",
+                    exercise="apply_kernel",
                     description="one output pixel V(x, y) = sum_m sum_n I(x+m, y+n) K(m, n)",
                     tests=(Test("apply_kernel", 2), Test("hidden", 1, hidden=True)),
                 ),
                 Item(
                     function="convolve2d",
-                    checker="convolve2d",
+                    exercise="convolve2d",
                     description="a whole single-channel image, VALID, stride 1",
                     tests=(Test("convolve2d", 3), Test("hidden", 2, hidden=True)),
                 ),
@@ -128,25 +128,25 @@ LABS: dict[str, Lab] = {
             items=(
                 Item(
                     function="output_size",
-                    checker="output_size",
+                    exercise="output_size",
                     description="output length along one axis for VALID or SAME padding",
                     tests=(Test("output_size", 2), Test("hidden", 1, hidden=True)),
                 ),
                 Item(
                     function="same_padding",
-                    checker="same_padding",
+                    exercise="same_padding",
                     description="TensorFlow's SAME padding (before, after) along one axis",
                     tests=(Test("same_padding", 2), Test("hidden", 1, hidden=True)),
                 ),
                 Item(
                     function="zero_pad",
-                    checker="zero_pad",
+                    exercise="zero_pad",
                     description="surround a 2-D image with zeros",
                     tests=(Test("zero_pad", 1), Test("hidden", 1, hidden=True)),
                 ),
                 Item(
                     function="convolve2d_strided",
-                    checker="convolve2d_strided",
+                    exercise="convolve2d_strided",
                     description="single-channel convolution with stride and VALID/SAME padding",
                     tests=(
                         Test("strided_valid", 2),
@@ -162,13 +162,13 @@ LABS: dict[str, Lab] = {
             items=(
                 Item(
                     function="conv2d",
-                    checker="conv2d",
+                    exercise="conv2d",
                     description="conv2d(inputs, filters, strides, padding) exactly as tf.nn.conv2d",
                     tests=CONV2D_TESTS,
                 ),
                 Item(
                     function="conv_matrix",
-                    checker="conv_matrix",
+                    exercise="conv_matrix",
                     description="the dense matrix of a VALID stride-1 single-channel convolution",
                     tests=(Test("conv_matrix", 2), Test("hidden", 1, hidden=True)),
                 ),
@@ -183,21 +183,21 @@ LABS: dict[str, Lab] = {
             items=(
                 Item(
                     function="mnist_conv",
-                    checker="mnist_conv",
+                    exercise="mnist_conv",
                     by_hand=False,
                     description="the lecture's MNIST call: 16 5x5 filters, stride 2, SAME",
                     tests=(Test("mnist_conv", 2), Test("hidden", 1, hidden=True)),
                 ),
                 Item(
                     function="cifar_filter_shape",
-                    checker="cifar_filter_shape",
+                    exercise="cifar_filter_shape",
                     by_hand=False,
                     description="the filter shape for 16 5x5 filters over RGB images",
                     tests=(Test("cifar_filter_shape", 1),),
                 ),
                 Item(
                     function="cifar_conv",
-                    checker="cifar_conv",
+                    exercise="cifar_conv",
                     by_hand=False,
                     description="16 5x5 filters over CIFAR-10 RGB images, stride 1, SAME",
                     tests=(Test("cifar_conv", 2), Test("hidden", 1, hidden=True)),
@@ -210,7 +210,7 @@ LABS: dict[str, Lab] = {
             items=(
                 Item(
                     function="conv2d_fast",
-                    checker="conv2d",
+                    exercise="conv2d",
                     description="a vectorized conv2d with exactly tf.nn.conv2d's semantics",
                     tests=CONV2D_TESTS,
                 ),

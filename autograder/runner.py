@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import copy
-import hashlib
-import os
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .cases import Case, make_cases
-from .checks import CaseResult, check_case
+from . import policy
+from .cases import Case
+from .checks import CaseResult
+from .exercise import check_case, make_cases
+from .policy import STOP_STATUSES, Status
 from .reference import expected_outputs
 from .registry import Item, Lab, Test
 from .sandbox import CallResult as Returned  # the same record whether sandboxed or not
 
-#: Secret used when a course has not set one: fine for trying things out, not for a real class.
-DEV_SECRET = "convlab-development-secret"
-#: Statuses after which the remaining cases of a test are not run (they would only burn time).
-STOP_STATUSES = ("timeout", "memory", "forbidden", "crashed")
 #: How many more failing cases to list after the smallest one.
 LIST_MORE_FAILURES = 3
 
@@ -70,39 +65,9 @@ class TestResult:
         }
 
 
-def course_secret() -> str:
-    """The course secret from $CONVLAB_COURSE_SECRET or the file $CONVLAB_COURSE_SECRET_FILE."""
-    secret = os.environ.get("CONVLAB_COURSE_SECRET")
-    path = os.environ.get("CONVLAB_COURSE_SECRET_FILE")
-    if not secret and path:
-        secret = Path(path).read_text().strip()
-    return secret or DEV_SECRET
-
-
-def hidden_seed(lab_id: str, student: str) -> int:
-    """The seed of a student's hidden cases: course secret + lab + student id."""
-    digest = hashlib.sha256(f"{course_secret()}\0{lab_id}\0{student}".encode()).digest()
-    return int.from_bytes(digest[:4], "big")
-
-
 def describe_args(case: Case) -> str:
     """The case's arguments in words: shapes for arrays, values otherwise."""
-    parts = []
-    names = {
-        "conv2d": ("inputs", "filters", "strides", "padding"),
-        "apply_kernel": ("image", "kernel", "x", "y"),
-        "convolve2d": ("image", "kernel"),
-        "convolve2d_strided": ("image", "kernel", "stride", "padding"),
-        "output_size": ("in_size", "filter_size", "stride", "padding"),
-        "same_padding": ("in_size", "filter_size", "stride"),
-        "zero_pad": ("image", "top", "bottom", "left", "right"),
-        "conv_matrix": ("kernel", "in_h", "in_w"),
-        "mnist_conv": ("images", "filters"),
-        "cifar_conv": ("images", "filters"),
-    }.get(case.checker, ())
-    for name, arg in zip(names, case.args, strict=False):
-        parts.append(f"{name} {arg.shape}" if isinstance(arg, np.ndarray) else f"{name}={arg!r}")
-    return ", ".join(parts)
+    return case.args.describe()
 
 
 def _copy_args(args: Sequence[Any]) -> tuple[Any, ...]:
@@ -127,9 +92,9 @@ def run_test(
     """
     start = time.monotonic()
     fname = function or item.function
-    cases = make_cases(item.checker, test.suite, seed)
+    cases = make_cases(item.exercise, test.suite, seed)
     head = f"{fname} — {test.suite}{' (hidden)' if test.hidden else ''}"
-    if forbidden and item.by_hand:
+    if policy.voids(item, forbidden):
         listing = "\n".join(f"  - {f}" for f in forbidden)
         return TestResult(
             lab.id, fname, test.suite, test.hidden, seed, 0.0, test.points, 0, len(cases),
@@ -145,13 +110,11 @@ def run_test(
         if stopped:
             break
         returned = call(fname, *_copy_args(case.args))
-        if returned.status == "error" and returned.message.startswith("NotImplementedError"):
-            # the released stub, run in the sandbox: say it the way the notebook path does
-            returned.message = _not_implemented(fname)
+        policy.explain_stub(returned, fname)  # the released stub, said the same on every path
         results.append(check_case(case, returned, exp, fname))
         if returned.status in STOP_STATUSES:
             stopped = returned.status
-            if returned.status == "forbidden":
+            if returned.status == Status.FORBIDDEN:
                 used_forbidden.append(returned.message)
     passed = sum(r.passed for r in results)
     if used_forbidden:
@@ -210,23 +173,6 @@ def _report(
 # Calling a function in this process (the notebook path)
 
 
-def _not_implemented(function: str) -> str:
-    return f"{function} is not implemented yet (it raises NotImplementedError)."
-
-
-def _student_traceback(exc: BaseException) -> str:
-    """The exception and the frames from the student's own code (not numpy's or the grader's)."""
-    frames = [
-        f
-        for f in traceback.extract_tb(exc.__traceback__)
-        if "site-packages" not in f.filename and f"{os.sep}autograder{os.sep}" not in f.filename
-    ]
-    where = "".join(
-        f"\n      line {f.lineno}, in {f.name}: {(f.line or '').strip()}" for f in frames[-3:]
-    )
-    return f"{type(exc).__name__}: {exc}{where}"
-
-
 def in_process_caller(fn: Callable[..., Any]) -> Caller:
     """A caller that runs `fn` right here (notebook self-checks and nbgrader's autograde)."""
 
@@ -235,16 +181,16 @@ def in_process_caller(fn: Callable[..., Any]) -> Caller:
         try:
             value = fn(*args)
         except NotImplementedError:
-            return Returned("error", message=_not_implemented(name))
+            return Returned(Status.ERROR, message=policy.not_implemented(name))
         except Exception as exc:  # RecursionError included
-            msg = f"{name} raised {_student_traceback(exc)}"
-            return Returned("error", message=msg, seconds=time.monotonic() - start)
+            msg = f"{name} raised {policy.student_traceback(exc)}"
+            return Returned(Status.ERROR, message=msg, seconds=time.monotonic() - start)
         type_name = type(value).__name__
         if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
             try:
                 value = value.numpy()
             except Exception:
                 pass
-        return Returned("ok", value, type_name, "", time.monotonic() - start)
+        return Returned(Status.OK, value, type_name, "", time.monotonic() - start)
 
     return call

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +59,47 @@ def _check_positive(name: str, value: int) -> int:
     return int(value)
 
 
+def valid_out_size(in_size: int, filter_size: int, stride: int) -> int:
+    """TensorFlow's VALID output length ``floor((in - f) / s) + 1``, unclamped (<= 0 when the
+    filter is larger than the input)."""
+    return (in_size - filter_size) // stride + 1
+
+
+def same_out_size(in_size: int, stride: int) -> int:
+    """TensorFlow's SAME output length ``ceil(in / s)``."""
+    return -(-in_size // stride)
+
+
+def out_size(in_size: int, filter_size: int, stride: int, padding: str) -> int:
+    """TensorFlow's output length along one axis for ``"VALID"``/``"SAME"`` in any letter case
+    (VALID unclamped, like ``valid_out_size``)."""
+    if normalize_padding(padding) == "VALID":
+        return valid_out_size(in_size, filter_size, stride)
+    return same_out_size(in_size, stride)
+
+
+def same_pads(in_size: int, filter_size: int, stride: int) -> tuple[int, int]:
+    """TensorFlow's SAME padding ``(before, after)``: total ``max((out - 1)·s + f - in, 0)``,
+    ``before = total // 2``, the odd extra one after (bottom/right)."""
+    total = max((same_out_size(in_size, stride) - 1) * stride + filter_size - in_size, 0)
+    return total // 2, total - total // 2
+
+
+def normalize_strides(strides: int | Sequence[int]) -> tuple[int, int]:
+    """``(stride_height, stride_width)`` from an int or a list of 1, 2 or 4 ints, as tf.nn.conv2d
+    reads them (``[s]``, ``[sh, sw]``, ``[1, sh, sw, 1]``)."""
+    if isinstance(strides, int | np.integer):
+        return int(strides), int(strides)
+    s = [int(v) for v in strides]
+    if len(s) == 1:
+        return s[0], s[0]
+    if len(s) == 2:
+        return s[0], s[1]
+    if len(s) == 4:
+        return s[1], s[2]
+    raise ValueError(f"strides must be an int or a list of 1, 2 or 4 ints, got {strides!r}")
+
+
 def axis_geometry(in_size: int, filter_size: int, stride: int, padding: str) -> AxisGeometry:
     """Return the window layout ``tf.nn.conv2d`` uses along one axis.
 
@@ -74,12 +116,11 @@ def axis_geometry(in_size: int, filter_size: int, stride: int, padding: str) -> 
     stride = _check_positive("stride", stride)
     padding = normalize_padding(padding)
     if padding == "VALID":
-        out = max((in_size - filter_size) // stride + 1, 0)
+        out = max(valid_out_size(in_size, filter_size, stride), 0)
         return AxisGeometry(in_size, filter_size, stride, padding, out, 0, 0)
-    out = -(-in_size // stride)
-    total = max((out - 1) * stride + filter_size - in_size, 0)
-    before = total // 2
-    return AxisGeometry(in_size, filter_size, stride, padding, out, before, total - before)
+    before, after = same_pads(in_size, filter_size, stride)
+    out = same_out_size(in_size, stride)
+    return AxisGeometry(in_size, filter_size, stride, padding, out, before, after)
 
 
 def window_starts(geom: AxisGeometry) -> list[int]:
@@ -100,7 +141,7 @@ def formula_text(geom: AxisGeometry, *, axis: str = "height") -> str:
     i, f, s, o = geom.in_size, geom.filter_size, geom.stride, geom.out_size
     if geom.padding == "VALID":
         text = f"VALID: out = floor((in - f) / s) + 1 = floor(({i} - {f}) / {s}) + 1"
-        raw = (i - f) // s + 1
+        raw = valid_out_size(i, f, s)
         if raw < 1:
             return f"{text} = {raw} → 0: the filter is larger than the input, no window fits"
         return f"{text} = {o}"

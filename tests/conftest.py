@@ -23,3 +23,12 @@ def reference_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
         os.environ.pop("CONVLAB_CACHE_DIR", None)
     else:
         os.environ["CONVLAB_CACHE_DIR"] = saved
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/*.json from the current grader instead of comparing to them",
+    )

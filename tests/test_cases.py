@@ -1,4 +1,4 @@
-"""Tests for autograder.cases: seeded suites, deterministic, smallest first, covering the traps."""
+"""Tests of the suites (autograder.exercise.make_cases): seeded, deterministic, trap-covering."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.cases import MAX_SIZE, Case, ConvShape, make_cases, normalize_strides
+from autograder.cases import Case
+from autograder.exercise import make_cases
+from autograder.exercises.conv2d import MAX_SIZE, ConvShape
 from autograder.registry import CONV2D_TESTS, LABS
+from convlab.geometry import normalize_strides
 
 VISIBLE_CONV2D = [t.suite for t in CONV2D_TESTS if not t.hidden]
 #: Seeds standing in for "any student": the properties below must hold for every seed.
@@ -16,14 +19,14 @@ SEEDS = range(6)
 #: Every (checker, suite) the registry grades, once each (labs 03 and 05 share conv2d's suites).
 SUITES = sorted(
     {
-        (item.checker, test.suite)
+        (item.exercise, test.suite)
         for lab in LABS.values()
         for item in lab.items
         for test in item.tests
     }
 )
 REGISTERED = [
-    (lab.id, item.function, item.checker, test.suite)
+    (lab.id, item.function, item.exercise, test.suite)
     for lab in LABS.values()
     for item in lab.items
     for test in item.tests
@@ -59,7 +62,7 @@ def test_every_registered_test_has_cases(lab: str, function: str, checker: str, 
     for seed in (0, 987654321):
         cases = make_cases(checker, suite, seed)
         assert cases, f"{lab} {function} {suite} seed {seed}"
-        assert all(c.checker == checker and c.suite == suite and c.seed == seed for c in cases)
+        assert all(c.exercise == checker and c.suite == suite and c.seed == seed for c in cases)
 
 
 @pytest.mark.parametrize("checker, suite", SUITES, ids=[f"{c}-{s}" for c, s in SUITES])
@@ -104,7 +107,7 @@ def test_conv2d_strides_appear_in_every_accepted_form() -> None:
 def test_conv2d_strides_forms_agree_with_the_shape() -> None:
     """Does every strides form stand for the stride recorded in the case's shape?"""
     for case in conv2d_cases([*VISIBLE_CONV2D, "hidden"]):
-        s: ConvShape = case.params["shape"]
+        s: ConvShape = case.args.shape
         assert normalize_strides(case.args[2]) == (s.sh, s.sw), case.label
         if isinstance(case.args[2], list) and len(case.args[2]) == 4:
             assert case.args[2][0] == case.args[2][3] == 1
@@ -139,7 +142,7 @@ def test_same_asymmetric_has_odd_total_padding() -> None:
     """Does same_asymmetric have an odd SAME total on some axis (TF's extra at the end) often?"""
     for seed in range(10):
         cases = make_cases("conv2d", "same_asymmetric", seed)
-        odd = [c for c in cases if has_odd_total(c.params["shape"])]
+        odd = [c for c in cases if has_odd_total(c.args.shape)]
         # Half at least: random even kernels with a stride > 1 can pad evenly (3 of 6 at seed 2).
         assert len(odd) >= len(cases) // 2, seed
         assert all(c.args[3].upper() == "SAME" for c in cases)
@@ -148,14 +151,14 @@ def test_same_asymmetric_has_odd_total_padding() -> None:
 def test_same_asymmetric_hand_picked_cases_have_odd_total_padding() -> None:
     """Does every hand-picked (odd-kernel) case of same_asymmetric have an odd total padding?"""
     for case in make_cases("conv2d", "same_asymmetric", 0):
-        s: ConvShape = case.params["shape"]
+        s: ConvShape = case.args.shape
         if s.kh % 2 and s.kw % 2 and s.sh > 1:  # the random cases have even kernels
             assert has_odd_total(s), case.label
 
 
 def test_edges_cover_the_corner_cases() -> None:
     """Does edges hold 1x1 kernel, kernel = input, SAME kernel > input, stride > kernel, H/W = 1?"""
-    shapes = [c.params["shape"] for c in make_cases("conv2d", "edges", 0)]
+    shapes = [c.args.shape for c in make_cases("conv2d", "edges", 0)]
     checks = {
         "1x1 kernel": lambda s: (s.kh, s.kw) == (1, 1),
         "kernel = input size": lambda s: (s.kh, s.kw) == (s.h, s.w) and s.padding == "VALID",
@@ -176,7 +179,7 @@ def test_conv2d_cases_stay_small() -> None:
         n, h, wd, cin = x.shape
         kh, kw, _, cout = w.shape
         assert h <= 16 and wd <= 16 and cin <= 4, case.label
-        assert case.params["shape"] == ConvShape(
+        assert case.args.shape == ConvShape(
             n, h, wd, cin, cout, kh, kw, *normalize_strides(case.args[2]), case.args[3].upper()
         )
         if case.args[3].upper() == "VALID":
@@ -209,7 +212,7 @@ def test_conv2d_values_are_continuous() -> None:
 
 ITEMS_WITH_HIDDEN = sorted(
     {
-        (item.checker, tuple(t.suite for t in item.tests if not t.hidden))
+        (item.exercise, tuple(t.suite for t in item.tests if not t.hidden))
         for lab in LABS.values()
         for item in lab.items
         if item.hidden_tests()
@@ -235,34 +238,18 @@ def test_hidden_suites_differ_from_visible_ones(checker: str, visible: tuple[str
                 assert len({c.args for c in hidden} & shown_plain) <= len(hidden) // 4
 
 
-@pytest.mark.parametrize(
-    "strides, expected",
-    [(2, (2, 2)), ([3], (3, 3)), ([2, 3], (2, 3)), ([1, 2, 3, 1], (2, 3)), (np.int64(2), (2, 2))],
-    ids=["int", "list-1", "list-2", "list-4", "numpy-int"],
-)
-def test_normalize_strides_reads_every_form(strides: Any, expected: tuple[int, int]) -> None:
-    """Does normalize_strides read each form tf.nn.conv2d accepts?"""
-    assert normalize_strides(strides) == expected
-
-
-def test_normalize_strides_refuses_three_ints() -> None:
-    """Is a list of 3 strides refused with the accepted forms in the message?"""
-    with pytest.raises(ValueError, match="1, 2 or 4 ints"):
-        normalize_strides([1, 2, 3])
-
-
 def test_unknown_checker_or_suite_is_a_clear_key_error() -> None:
     """Do an unknown checker and an unknown suite raise KeyErrors naming them?"""
-    with pytest.raises(KeyError, match="no cases for checker 'conv3d'"):
+    with pytest.raises(KeyError, match="no exercise 'conv3d'"):
         make_cases("conv3d", "hidden", 0)
-    with pytest.raises(KeyError, match="checker 'conv2d' has no suite 'nope'"):
+    with pytest.raises(KeyError, match="exercise 'conv2d' has no suite 'nope'"):
         make_cases("conv2d", "nope", 0)
 
 
 def test_conv2d_labels_describe_the_case() -> None:
     """Does each conv2d label spell batch, size, channels, kernel, strides and padding?"""
     for case in conv2d_cases(VISIBLE_CONV2D, [0]):
-        s: ConvShape = case.params["shape"]
+        s: ConvShape = case.args.shape
         prefix = f"N{s.n}-H{s.h}xW{s.w}-C{s.cin}to{s.cout}-K{s.kh}x{s.kw}-s"
         assert case.label.startswith(prefix) and case.label.endswith(f"-{case.args[3]}")
         assert " " not in case.label

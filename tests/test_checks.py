@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pytest
 
-from autograder.cases import Case, ConvShape, make_cases
-from autograder.checks import CHECKERS, TOL_PER_TERM, CaseResult, check_case
+from autograder.cases import Case
+from autograder.checks import TOL_PER_TERM, CaseResult
+from autograder.exercise import all_exercises, check_case, get_exercise, make_cases
+from autograder.exercises.conv2d import Conv2dArgs
 from autograder.reference import expected_outputs, tf_conv2d
 from autograder.registry import LABS, get_lab
 from autograder.runner import Returned, in_process_caller, run_test
@@ -231,9 +233,8 @@ def conv_case(
     x = rng.uniform(-1, 1, (n, h, w, cin))
     f = rng.uniform(-1, 1, (kh, kw, cin, cout))
     strides = [1, sh, sw, 1]
-    shape = ConvShape(n, h, w, cin, cout, kh, kw, sh, sw, padding.upper())
     label = f"N{n}-H{h}xW{w}-C{cin}to{cout}-K{kh}x{kw}-s{sh}x{sw}-{padding}"
-    case = Case("conv2d", "unit", 0, 0, (x, f, strides, padding), label, x.size, {"shape": shape})
+    case = Case("conv2d", "unit", 0, 0, Conv2dArgs(x, f, strides, padding), label, x.size)
     return case, tf_conv2d(x, f, strides, padding)
 
 
@@ -438,7 +439,7 @@ def test_float32_round_off_passes() -> None:
 
 def one_case(checker: str, args: tuple[Any, ...]) -> tuple[Case, Any]:
     """A hand-made case of `checker` and the oracle's answer for it."""
-    case = Case(checker, "unit", 0, 0, args, f"{checker}-unit", 1)
+    case = Case(checker, "unit", 0, 0, get_exercise(checker).Args(*args), f"{checker}-unit", 1)
     return case, expected_outputs([case], use_disk=False)[0]
 
 
@@ -694,7 +695,7 @@ def test_tf_call_with_the_wrong_stride_gets_a_shape_message(
     assert result.tier == "shape" and rule in result.message
 
 
-def test_every_registered_checker_has_a_check() -> None:
-    """Does every item of every lab name a checker that checks.py implements?"""
-    used = {item.checker for lab in LABS.values() for item in lab.items}
-    assert used <= set(CHECKERS)
+def test_every_item_names_a_registered_exercise() -> None:
+    """Does every item of every lab name an exercise that is registered?"""
+    used = {item.exercise for lab in LABS.values() for item in lab.items}
+    assert used <= set(all_exercises())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +14,12 @@ from convlab.geometry import (
     connections,
     formula_text,
     normalize_padding,
+    normalize_strides,
+    out_size,
+    same_out_size,
+    same_pads,
     sizes_after_layers,
+    valid_out_size,
     window_starts,
 )
 
@@ -212,3 +218,32 @@ def test_axis_geometry_is_a_frozen_record():
     assert isinstance(geom, AxisGeometry)
     with pytest.raises(AttributeError):
         geom.out_size = 3  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "strides, expected",
+    [(2, (2, 2)), ([3], (3, 3)), ([2, 3], (2, 3)), ([1, 2, 3, 1], (2, 3)), (np.int64(2), (2, 2))],
+    ids=["int", "list-1", "list-2", "list-4", "numpy-int"],
+)
+def test_normalize_strides_reads_every_form(strides: Any, expected: tuple[int, int]) -> None:
+    """Does normalize_strides read each form tf.nn.conv2d accepts?"""
+    assert normalize_strides(strides) == expected
+
+
+def test_normalize_strides_refuses_three_ints() -> None:
+    """Is a list of 3 strides refused with the accepted forms in the message?"""
+    with pytest.raises(ValueError, match="1, 2 or 4 ints"):
+        normalize_strides([1, 2, 3])
+
+
+def test_one_axis_rules_agree_with_axis_geometry() -> None:
+    """Do out_size, same_pads and the unclamped VALID size say what axis_geometry lays out?"""
+    for n in IN_SIZES:
+        for f in FILTER_SIZES:
+            for s in STRIDES:
+                same = axis_geometry(n, f, s, "same")
+                assert (same.pad_before, same.pad_after) == same_pads(n, f, s)
+                assert same.out_size == same_out_size(n, s) == out_size(n, f, s, "Same")
+                valid = axis_geometry(n, f, s, "VALID")
+                assert valid.out_size == max(valid_out_size(n, f, s), 0)
+                assert out_size(n, f, s, "valid") == valid_out_size(n, f, s)

@@ -26,6 +26,19 @@ check_hidden = lambda *args, **kwargs: 4.0
 def conv2d(inputs, filters, strides, padding):
     return None
 """
+#: An answer cell that zeroes every grade in the gradebook, two folders above the kernel's.
+ZERO_GRADEBOOK = """
+import os
+import sqlite3
+
+try:
+    db = sqlite3.connect(os.path.join("..", "..", "..", "gradebook.db"))
+    db.execute("UPDATE grade SET auto_score = 0, manual_score = 0")
+    db.commit()
+    print("gradebook zeroed")
+except Exception as error:
+    print("gradebook out of reach:", type(error).__name__)
+"""
 #: An answer cell that prints the environment's course secret (and is otherwise correct).
 PRINT_SECRET = """
 import os
@@ -36,7 +49,7 @@ print("secret:", env.get("CONVLAB_COURSE_SECRET"), env.get("CONVLAB_COURSE_SECRE
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    """A course with eight submissions, autograded, with feedback and an exported CSV."""
+    """A course with nine submissions, autograded, with feedback and an exported CSV."""
     saved = os.environ.get("CONVLAB_COURSE_SECRET")
     os.environ["CONVLAB_COURSE_SECRET"] = SECRET  # the TA's shell; the CLI below reads it too
     course = make_course(tmp_path_factory.mktemp("course"), LAB.id)
@@ -58,6 +71,8 @@ def course(tmp_path_factory):
     submit(course, LAB.id, "mal", student_notebook(LAB.id, cheat, root=course))
     spy = {**answers, "conv_matrix": answers["conv_matrix"] + PRINT_SECRET}
     submit(course, LAB.id, "spy", student_notebook(LAB.id, spy, root=course))
+    vandal = {**answers, "conv_matrix": answers["conv_matrix"] + ZERO_GRADEBOOK}
+    submit(course, LAB.id, "zed", student_notebook(LAB.id, vandal, root=course))
     runs = {
         step: nbgrader(course, *args)
         for step, args in (
@@ -85,6 +100,9 @@ def test_export_has_the_expected_scores(course):
     scores = _exported(path)
     assert scores["ada"] == LAB.max_score
     assert scores["spy"] == LAB.max_score
+    assert (
+        scores["zed"] > 0
+    )  # its classmates above keep their scores: the gradebook was out of reach
     assert scores["mal"] == LAB.item("conv_matrix").max_score  # replaced checks earn nothing
     assert scores["cy"] == 0
     assert scores["dee"] == LAB.item("conv_matrix").max_score  # conv2d deleted: only conv_matrix
@@ -127,9 +145,9 @@ def test_cli_and_nbgrader_agree(course, tmp_path):
     path, _ = course
     results = grade_class([path / "submitted"], LAB.id, out_dir=tmp_path, jobs=2, progress=False)
     ours = {r["extra_data"]["student"]: r for r in results}
-    assert set(ours) == {"ada", "bob", "cy", "dee", "eve", "sam", "mal", "spy"}
+    assert set(ours) == {"ada", "bob", "cy", "dee", "eve", "sam", "mal", "spy", "zed"}
     exported = _exported(path)
-    for student in ("ada", "bob", "dee", "eve", "sam", "mal", "spy"):
+    for student in ("ada", "bob", "dee", "eve", "sam", "mal", "spy", "zed"):
         cells = _nbgrader_cell_scores(path, student)
         for test in ours[student]["tests"]:
             function, suite = test["name"].split(": ")
@@ -137,7 +155,7 @@ def test_cli_and_nbgrader_agree(course, tmp_path):
                 student,
                 test["name"],
             )
-        assert ours[student]["score"] == pytest.approx(exported[student]), student
+        assert ours[student]["score"] == pytest.approx(exported[student]), ours[student]
     assert ours["cy"]["score"] == 0 and "JSON" in ours["cy"]["output"]
 
 
@@ -150,6 +168,9 @@ def test_kernel_never_sees_the_secret(course):
         assert SECRET not in page.read_text(), page
     spy = (path / "autograded" / "spy" / LAB.id / f"{LAB.id}.ipynb").read_text()
     assert "secret: None None" in spy  # the kernel ran, without the secret in its environment
+    zed = nbformat.read(path / "autograded" / "zed" / LAB.id / f"{LAB.id}.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in zed.cells for o in c.get("outputs", []))
+    assert "gradebook out of reach" in printed and "gradebook zeroed" not in printed
 
 
 def test_test_cells_hold_the_outside_verdict(course):

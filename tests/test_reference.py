@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from autograder import reference
-from autograder.cases import make_cases
+from autograder.exercise import make_cases
 from autograder.reference import (
     cache_dir,
     expected_outputs,

@@ -11,16 +11,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder import notebook, runner
-from autograder.cases import make_cases
+from autograder import notebook, policy, runner
+from autograder.exercise import make_cases
+from autograder.policy import DEV_SECRET, course_secret, hidden_seed
 from autograder.reference import tf_conv2d
 from autograder.registry import get_lab
 from autograder.runner import (
-    DEV_SECRET,
     Returned,
-    course_secret,
     describe_args,
-    hidden_seed,
     in_process_caller,
     run_test,
 )
@@ -398,8 +396,8 @@ def test_hidden_report_never_prints_the_seed() -> None:
     [
         (("autograded", "alice", "03_filter_banks"), "alice"),
         (("course", "autograded", "bob", "01_convolution_by_hand"), "bob"),
-        (("submitted", "carol", "03_filter_banks"), notebook.LOCAL_STUDENT),
-        (("labs", "03_filter_banks"), notebook.LOCAL_STUDENT),
+        (("submitted", "carol", "03_filter_banks"), policy.LOCAL_STUDENT),
+        (("labs", "03_filter_banks"), policy.LOCAL_STUDENT),
     ],
     ids=["autograded", "nested-autograded", "submitted", "release"],
 )
@@ -410,9 +408,9 @@ def test_notebook_student_id_reads_the_autograded_folder(
     monkeypatch.delenv("CONVLAB_STUDENT_ID", raising=False)
     cwd = tmp_path.joinpath(*parts)
     cwd.mkdir(parents=True)
-    assert notebook.notebook_student_id(cwd) == student
+    assert policy.notebook_student_id(cwd) == student
     monkeypatch.chdir(cwd)
-    assert notebook.notebook_student_id() == student
+    assert policy.notebook_student_id() == student
 
 
 def test_student_id_variable_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -420,4 +418,4 @@ def test_student_id_variable_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("CONVLAB_STUDENT_ID", "dave")
     cwd = tmp_path / "autograded" / "alice" / "03_filter_banks"
     cwd.mkdir(parents=True)
-    assert notebook.notebook_student_id(cwd) == "dave"
+    assert policy.notebook_student_id(cwd) == "dave"

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..geometry import normalize_strides, same_pads
 from ._conv import ConvFn
 
 #: Tiny inputs used to ask a function whether it is implemented yet.
@@ -57,8 +58,7 @@ def from_single_channel(
     def conv_fn(
         inputs: NDArray[Any], filters: NDArray[Any], strides: int | Sequence[int], padding: str
     ) -> NDArray[np.float64]:
-        s = [int(v) for v in np.atleast_1d(strides)]
-        stride = (s[1], s[2]) if len(s) == 4 else (s[0], s[-1])
+        stride = normalize_strides(strides)
         kh, kw, n_in, n_out = np.shape(filters)
         if with_stride_padding:
 
@@ -68,7 +68,8 @@ def from_single_channel(
             if stride != (1, 1):
                 raise ValueError("this function only does stride 1")
             if padding.upper() == "SAME":
-                pads = [(0, 0), ((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2), (0, 0)]
+                # TF's rule at stride 1: f - 1 zeros in total, the odd one after
+                pads = [(0, 0), same_pads(kh, kh, 1), same_pads(kw, kw, 1), (0, 0)]
                 inputs = np.pad(inputs, pads)
 
             def one(img: NDArray[Any], k: NDArray[Any]) -> NDArray[Any]:

@@ -1,0 +1,1 @@
+"""The bundle's exercises, one module per graded function family (see autograder.exercise)."""

@@ -1,0 +1,103 @@
+"""What the convolution exercises share: argument forms and TensorFlow's size rule in words."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convlab.geometry import same_out_size, valid_out_size
+
+Strides = int | list[int]
+
+
+def strides_form(rng: np.random.Generator, sh: int, sw: int) -> Strides:
+    """Strides written in one of the forms tf.nn.conv2d accepts, chosen at random."""
+    forms: list[Strides] = [[sh, sw], [1, sh, sw, 1]]
+    if sh == sw:
+        forms += [sh, [sh]]
+    return forms[int(rng.integers(len(forms)))]
+
+
+def padding_form(rng: np.random.Generator, padding: str) -> str:
+    """The padding word in mixed letter case ("SAME", "same", "Same"): the contract accepts any."""
+    forms = [padding.upper(), padding.lower(), padding.capitalize()]
+    return forms[int(rng.integers(len(forms)))]
+
+
+def formula(axis: str, n: int, f: int, s: int, padding: str) -> str:
+    """TensorFlow's output-size rule for one axis with the numbers filled in."""
+    if padding.upper() == "VALID":
+        return (
+            f"for padding 'VALID' the output {axis} is floor((in - f) / s) + 1 = "
+            f"floor(({n} - {f}) / {s}) + 1 = {valid_out_size(n, f, s)}"
+        )
+    out = same_out_size(n, s)
+    return f"for padding 'SAME' the output {axis} is ceil(in / s) = ceil({n} / {s}) = {out}"
+
+
+class _Alternatives(dict[int, str]):
+    """size -> mistake; two mistakes giving the same size are both named."""
+
+    def __setitem__(self, size: int, text: str) -> None:
+        if size in self and text not in self[size]:
+            text = f"{self[size]}, or {text}"
+        super().__setitem__(size, text)
+
+
+def axis_mistakes(n: int, f: int, s: int, other_s: int, padding: str) -> dict[int, str]:
+    """Sizes a student might produce along one axis, with the mistake each one betrays."""
+    wrong = _Alternatives()
+    if padding.upper() == "VALID":
+        wrong[(n - f) // s] = "an off-by-one: there are floor((in - f) / s) + 1 window positions"
+        wrong[(n - f) // s + 2] = (
+            "an off-by-one: there are floor((in - f) / s) + 1 window positions"
+        )
+        wrong[-(-(n - f) // s) + 1] = "ceil where TensorFlow floors: a window must fit entirely"
+        wrong[n - f + 1] = "the stride was ignored: step the window by s, not 1"
+        wrong[same_out_size(n, s)] = (
+            "SAME-style output although padding is 'VALID' (no zeros added)"
+        )
+        wrong[valid_out_size(n, f, other_s)] = "the strides were applied to the wrong axes"
+    else:
+        wrong[n // s] = "floor instead of ceil: SAME output size is ceil(in / s)"
+        wrong[n] = "the stride was ignored: SAME keeps the size only when s = 1"
+        wrong[valid_out_size(n, f, s)] = "no padding was added although padding is 'SAME'"
+        sym = 2 * ((f - 1) // 2)
+        wrong[(n + sym - f) // s + 1] = (
+            "symmetric padding of (f - 1) // 2 on each side; TensorFlow pads "
+            "max((out - 1)·s + f - in, 0) in total, the odd one at the bottom/right"
+        )
+        wrong[same_out_size(n, other_s)] = "the strides were applied to the wrong axes"
+    expected = valid_out_size(n, f, s) if padding.upper() == "VALID" else same_out_size(n, s)
+    wrong.pop(expected, None)
+    return wrong
+
+
+def explain_spatial_shape(
+    got: tuple[int, ...],
+    expected: tuple[int, ...],
+    *,
+    in_hw: tuple[int, int],
+    f_hw: tuple[int, int],
+    s_hw: tuple[int, int],
+    padding: str,
+    axes: tuple[int, int],
+) -> tuple[str, str | None]:
+    """Why the height/width of `got` differ from `expected`: the rule with numbers, and a guess."""
+    lines, guess = [], None
+    for i, axis in enumerate(("height", "width")):
+        g, e = got[axes[i]], expected[axes[i]]
+        if g == e:
+            continue
+        n, f, s = in_hw[i], f_hw[i], s_hw[i]
+        if (
+            padding != padding.upper()
+            and padding.upper() == "SAME"
+            and g == valid_out_size(n, f, s)
+        ):
+            guess = guess or (
+                f"padding {padding!r} was not recognised as SAME: compare padding.upper()"
+            )
+        rule = formula(axis, n, f, s, padding)
+        lines.append(f"{rule[:1].upper()}{rule[1:]}; yours is {g}.")
+        guess = guess or axis_mistakes(n, f, s, s_hw[1 - i], padding).get(g)
+    return " ".join(lines), guess

@@ -1,0 +1,123 @@
+"""The grading policy both orchestrators share: statuses, seeds, student ids, stubs, findings."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import traceback
+from collections.abc import Iterable
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .registry import Item, Lab, Test
+
+#: Secret used when a course has not set one: fine for trying things out, not for a real class.
+DEV_SECRET = "convlab-development-secret"
+#: Seed of the visible (self-check) suites; printed in every report so a student can reproduce it.
+VISIBLE_SEED = 0
+#: Student id used when a notebook is not run by nbgrader's autograde (self-check, CI).
+LOCAL_STUDENT = "local"
+
+
+class Status(StrEnum):
+    """How one call of a student's function ended (sandboxed or in-process)."""
+
+    OK = "ok"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    MEMORY = "memory"
+    CRASHED = "crashed"
+    FORBIDDEN = "forbidden"
+    BAD_RETURN = "bad_return"
+
+
+#: Statuses after which the remaining cases of a test are not run (they would only burn time).
+STOP_STATUSES = frozenset({Status.TIMEOUT, Status.MEMORY, Status.FORBIDDEN, Status.CRASHED})
+
+
+# ----------------------------------------------------------------------------------------------
+# Who is graded, with which seed
+
+
+def course_secret() -> str:
+    """The course secret from $CONVLAB_COURSE_SECRET or the file $CONVLAB_COURSE_SECRET_FILE."""
+    secret = os.environ.get("CONVLAB_COURSE_SECRET")
+    path = os.environ.get("CONVLAB_COURSE_SECRET_FILE")
+    if not secret and path:
+        secret = Path(path).read_text().strip()
+    return secret or DEV_SECRET
+
+
+def hidden_seed(lab_id: str, student: str) -> int:
+    """The seed of a student's hidden cases: course secret + lab + student id."""
+    digest = hashlib.sha256(f"{course_secret()}\0{lab_id}\0{student}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def seed_for(lab_id: str, test: Test, student: str) -> int:
+    """The seed a test is drawn with: the student's hidden seed, or the visible seed."""
+    return hidden_seed(lab_id, student) if test.hidden else VISIBLE_SEED
+
+
+def notebook_student_id(cwd: Path | None = None) -> str:
+    """The student whose notebook is running: nbgrader autogrades in autograded/<student>/<lab>/."""
+    env = os.environ.get("CONVLAB_STUDENT_ID")
+    if env:
+        return env
+    here = (cwd or Path.cwd()).resolve()
+    if here.parent.parent.name == "autograded":
+        return here.parent.name
+    return LOCAL_STUDENT
+
+
+def student_id(given: str | None = None, *, submission: str | None = None) -> str:
+    """The student being graded: the id given, else the submission's (file stem or nbgrader
+    folder), else the notebook's (see `notebook_student_id`)."""
+    return given or submission or notebook_student_id()
+
+
+# ----------------------------------------------------------------------------------------------
+# Static findings
+
+
+def findings_for(lab: Lab, item: Item, findings: Iterable[tuple[str | None, str]]) -> list[str]:
+    """The findings that count against `item`: (cell, text) pairs, a cell named by the function
+    it answers. A finding in another item's answer cell is that item's; one in a cell of no item
+    (or a .py file, cell None) counts against every item. Calls across cells are still caught
+    at run time."""
+    others = {i.function for i in lab.items} - {item.function}
+    return [text for cell, text in findings if cell not in others]
+
+
+def voids(item: Item, findings: Iterable[str]) -> bool:
+    """Do these findings void the item's tests? Only in by-hand items (lab 04 calls TF)."""
+    return item.by_hand and any(True for _ in findings)
+
+
+# ----------------------------------------------------------------------------------------------
+# Stubs and tracebacks
+
+
+def not_implemented(function: str) -> str:
+    return f"{function} is not implemented yet (it raises NotImplementedError)."
+
+
+def explain_stub(returned: Any, function: str) -> None:
+    """Say "not implemented yet" for the released stub (NotImplementedError), in place."""
+    if returned.status == Status.ERROR and returned.message.startswith("NotImplementedError"):
+        returned.message = not_implemented(function)
+
+
+def student_traceback(exc: BaseException) -> str:
+    """The exception and the frames from the student's own code (not numpy's or the grader's)."""
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if "site-packages" not in f.filename and f"{os.sep}autograder{os.sep}" not in f.filename
+    ]
+    where = "".join(
+        f"\n      line {f.lineno}, in {f.name}: {(f.line or '').strip()}" for f in frames[-3:]
+    )
+    return f"{type(exc).__name__}: {exc}{where}"
