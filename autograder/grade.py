@@ -8,6 +8,7 @@ import io
 import json
 import os
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Sequence
@@ -25,8 +26,8 @@ from .exercise import get_exercise
 from .forbidden import scan
 from .registry import Lab, get_lab
 from .runner import TestResult, run_test
-from .sandbox import CallResult, Limits, Policy, Sandbox
-from .submission import Submission, find_submissions, read_submission, student_id
+from .sandbox import CallResult, Limits, Policy, Sandbox, isolation_mode
+from .submission import Submission, find_submissions, read_submission, safe_id, student_id
 
 #: Written into every result so a re-run can tell whether a stored result is still current.
 GRADER_VERSION = "2"
@@ -54,6 +55,8 @@ class StudentReport:
     seconds: float = 0.0
     #: More `extra_data` for results.json (the limits used, the shard, ...), set by the caller.
     extra: dict[str, Any] = field(default_factory=dict)
+    #: How the student's code ran: "bubblewrap", "unprivileged-uid" or "none".
+    isolation: str = ""
 
     def results_json(self) -> dict[str, Any]:
         """Gradescope's results.json: only its spec's fields (tests/gradescope_results.schema.json).
@@ -71,9 +74,8 @@ class StudentReport:
             "grader_version": GRADER_VERSION,
             "problems": list(self.problems),
         }
-        isolation = getattr(self, "isolation", None)  # set by sandboxes that report it
-        if isolation is not None:
-            extra["isolation"] = isolation
+        if self.isolation:
+            extra["isolation"] = self.isolation
         extra.update(self.extra)
         return {
             "score": self.score,
@@ -129,6 +131,8 @@ def limits_for(lab: Lab, base: Limits | None = None) -> Limits:
 
 def _sha256(path: Path) -> str:
     try:
+        if path.is_symlink():  # never read through a link: hash where it points instead
+            return hashlib.sha256(b"symlink:" + os.fsencode(os.readlink(path))).hexdigest()
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return ""
@@ -189,11 +193,12 @@ def grade_submission(
                     timeouts[item.function] = timeouts.get(item.function, 0) + 1
                 tests.append(result)
         output = box.output
+        isolation = box.isolation
     score = round(sum(t.score for t in tests), 2)
     max_score = lab.max_score if hidden else sum(t.max_score for t in tests)
     return StudentReport(
         student, path, lab.id, score, max_score, tests, problems, output, _sha256(path),
-        time.monotonic() - start,
+        time.monotonic() - start, isolation=isolation,
     )  # fmt: skip
 
 
@@ -215,9 +220,18 @@ def _missing_why(load: Any) -> str:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)  # a crash mid-write never leaves a half-written result behind
+    """Write from the parent's memory: a fresh temp file (O_EXCL, never a planted link), then
+    an atomic rename, so a crash mid-write never leaves a half-written result behind."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:80]}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            # As root (the uid isolation mode), results are for root only.
+            os.fchmod(f.fileno(), 0o600 if os.geteuid() == 0 else 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def feedback_markdown(report: StudentReport, *, heatmaps: dict[str, str] | None = None) -> str:
@@ -289,19 +303,18 @@ def write_report(report: StudentReport, out_dir: Path) -> None:
     feedback = out_dir / "feedback"
     feedback.mkdir(parents=True, exist_ok=True)
     heatmaps = {}
+    student = safe_id(report.student)  # a file name: never a path, never too long
     for i, t in enumerate(report.tests):
-        name = f"{report.student}-{i}-{t.function}-{t.suite}.png"
+        name = f"{student}-{i}-{t.function}-{t.suite}.png"
         if t.score < t.max_score and _heatmap(t, feedback / name):
             heatmaps[t.name] = name
-    _write_atomic(
-        feedback / f"{report.student}.md", feedback_markdown(report, heatmaps=heatmaps).encode()
-    )
+    _write_atomic(feedback / f"{student}.md", feedback_markdown(report, heatmaps=heatmaps).encode())
     data = json.dumps(report.results_json(), indent=2, sort_keys=True, ensure_ascii=False)
-    _write_atomic(out_dir / f"{report.student}.json", data.encode())
+    _write_atomic(out_dir / f"{student}.json", data.encode())
 
 
 def _stored_result(out_dir: Path, student: str, sha: str) -> dict[str, Any] | None:
-    path = out_dir / f"{student}.json"
+    path = out_dir / f"{safe_id(student)}.json"
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -355,13 +368,24 @@ def write_grades_csv(lab: Lab, out_dir: Path, students: Sequence[str] | None = N
         )
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["student", "score", "max_score", *columns, "seconds"])
-    writer.writerows(rows)
+    writer.writerow([_cell(c) for c in ["student", "score", "max_score", *columns, "seconds"]])
+    writer.writerows([[_cell(c) for c in row] for row in rows])
     path = out_dir / "grades.csv"
     _write_atomic(path, buf.getvalue().encode())
     if rows:
         _write_histogram(lab, [float(r[1]) for r in rows], out_dir / "grades.png")
     return path
+
+
+#: A spreadsheet evaluates a cell starting with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: formula-like text gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _write_histogram(lab: Lab, scores: list[float], path: Path) -> None:
@@ -453,13 +477,21 @@ def grade_class(
             todo.append((sid, f))
         else:
             results[sid] = stored
+    mode = isolation_mode(limits.isolation if limits else None)
     if progress:
         where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
         print(
             f"{lab.id}{where}: {len(todo)} to grade, {len(results)} already graded"
-            + (" (--force regrades them)" if results else ""),
+            + (" (--force regrades them)" if results else "")
+            + f"; isolation: {mode}",
             file=sys.stderr,
         )
+        if mode == "none":
+            print(
+                "WARNING: submissions run WITHOUT isolation (no bubblewrap, not root): "
+                "a hostile submission can reach anything this user can.",
+                file=sys.stderr,
+            )
     # Import TensorFlow once here, not in every thread's first reference computation.
     if todo:
         from .reference import tensorflow
