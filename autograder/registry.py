@@ -199,7 +199,7 @@ LABS: dict[str, Lab] = {
                     function="cifar_conv",
                     exercise="cifar_conv",
                     by_hand=False,
-                    description="16 5x5 filters over CIFAR-10 RGB images, stride 1, SAME",
+                    description="the lecture's CIFAR-10 call: 16 5x5x3 filters, stride 2, SAME",
                     tests=(Test("cifar_conv", 2), Test("hidden", 1, hidden=True)),
                 ),
             ),

@@ -134,7 +134,13 @@ def mnist_conv__valid(images, filters):
 def cifar_conv__flipped(images, filters):
     import tensorflow as tf
 
-    return tf.nn.conv2d(images, filters[::-1, ::-1], 1, "SAME").numpy()
+    return tf.nn.conv2d(images, filters[::-1, ::-1], [1, 2, 2, 1], "SAME").numpy()
+
+
+def cifar_conv__stride1(images, filters):
+    import tensorflow as tf
+
+    return tf.nn.conv2d(images, filters, 1, "SAME").numpy()
 
 
 def cifar_conv__raises(images, filters):
