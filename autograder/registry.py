@@ -202,6 +202,13 @@ LABS: dict[str, Lab] = {
                     description="the lecture's CIFAR-10 call: 16 5x5x3 filters, stride 2, SAME",
                     tests=(Test("cifar_conv", 2), Test("hidden", 1, hidden=True)),
                 ),
+                Item(
+                    function="learn_kernel",
+                    exercise="learn_kernel",
+                    by_hand=False,
+                    description="recover a kernel from (image, output) pairs by gradient descent",
+                    tests=(Test("learn_kernel", 3), Test("hidden", 2, hidden=True)),
+                ),
             ),
         ),
         Lab(
