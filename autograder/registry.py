@@ -154,6 +154,12 @@ LABS: dict[str, Lab] = {
                         Test("hidden", 2, hidden=True),
                     ),
                 ),
+                Item(
+                    function="receptive_field",
+                    exercise="receptive_field",
+                    description="input pixels per side one output pixel of a conv stack sees",
+                    tests=(Test("receptive_field", 2), Test("hidden", 1, hidden=True)),
+                ),
             ),
         ),
         Lab(
