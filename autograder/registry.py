@@ -129,8 +129,12 @@ LABS: dict[str, Lab] = {
                 Item(
                     function="output_size",
                     exercise="output_size",
-                    description="output length along one axis for VALID or SAME padding",
-                    tests=(Test("output_size", 2), Test("hidden", 1, hidden=True)),
+                    description="output length along one axis for VALID, SAME or an int padding p",
+                    tests=(
+                        Test("output_size", 2),
+                        Test("hidden", 1, hidden=True),
+                        Test("explicit_padding", 2),
+                    ),
                 ),
                 Item(
                     function="same_padding",
