@@ -354,7 +354,7 @@ def as_ints(returned: Returned, function: str, count: int) -> tuple[int, ...]:
             v, int | float | np.integer | np.floating
         ):
             raise CheckFailure(Tier.TYPE, f"{function} returned {value!r}; expected {what}.")
-        if float(v) != int(v):
+        if not math.isfinite(float(v)) or float(v) != int(v):
             raise CheckFailure(
                 Tier.TYPE,
                 f"{function} returned {value!r}, not a whole number: sizes and paddings are "
