@@ -16,22 +16,22 @@ c.Execute.timeout = 120
 # The grade of record is computed outside the student's kernel: after the notebook has run, every
 # graded test cell is overwritten with the sandboxed grader's verdict (the same as
 # `python -m autograder grade`), so nothing a kernel does changes a score. The kernel starts
-# without the course secret in its environment.
+# without the course secret in its environment (in bubblewrap where it works) and does not run
+# the test cells at all.
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
     CheckCellMetadata,
-    Execute,
     IgnorePattern,
     LimitOutput,
     SaveAutoGrades,
 )
 
-from autograder.nbgrader_grade import GradeOutsideKernel  # noqa: E402
+from autograder.nbgrader_grade import ExecuteAnswersOnly, GradeOutsideKernel  # noqa: E402
 
 c.Execute.kernel_manager_class = "autograder.nbgrader_grade.ScrubbedKernelManager"
 c.Autograde.autograde_preprocessors = [
-    Execute,
+    ExecuteAnswersOnly,  # the graded test cells are not run in the kernel: see the next one
     GradeOutsideKernel,
     IgnorePattern,
     ClearMetadataPreprocessor,

@@ -15,6 +15,7 @@ import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute
 
 #: Environment variables a student's kernel never sees: the course secret, credentials, pytest's.
 _SCRUBBED = re.compile(r"SECRET|TOKEN|PASSWORD|KEY|CREDENTIAL|^CONVLAB_|^PYTEST_", re.I)
@@ -129,6 +130,22 @@ def verdict_outputs(text: str, score: float) -> list[NotebookNode]:
             "execute_result", data={"text/plain": repr(float(score))}, execution_count=None
         ),
     ]
+
+
+class ExecuteAnswersOnly(Execute):
+    """nbgrader's Execute without the graded test cells.
+
+    Their outputs and points come from `GradeOutsideKernel`, so running them in the student's
+    kernel would only spend time (a second grading, TensorFlow included) and let a function that
+    never returns hang the kernel there. Every other cell runs as usual.
+    """
+
+    def preprocess_cell(
+        self, cell: NotebookNode, resources: dict[str, Any], index: int
+    ) -> tuple[NotebookNode, dict[str, Any]]:
+        if _is_test_cell(cell):
+            return cell, resources
+        return super().preprocess_cell(cell, resources, index)
 
 
 class GradeOutsideKernel(Preprocessor):
