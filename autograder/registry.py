@@ -98,7 +98,9 @@ CONV2D_TESTS = (
     Test("filter_bank", 2),
     Test("batch", 2),
     Test("edges", 2),
-    Test("hidden", 4, hidden=True),
+    #: The accepted forms other than TF's canonical one (int/[s]/[sh, sw] strides, any case).
+    Test("argument_forms", 2),
+    Test("hidden", 2, hidden=True),
 )
 
 LABS: dict[str, Lab] = {

@@ -23,6 +23,24 @@ def padding_form(rng: np.random.Generator, padding: str) -> str:
     return forms[int(rng.integers(len(forms)))]
 
 
+def other_form(i: int, sh: int, sw: int, padding: str) -> tuple[Strides, str]:
+    """The i-th of the accepted forms other than TensorFlow's canonical ([1, sh, sw, 1], upper
+    case): an int, [s] or [sh, sw] for the strides, lower or capitalised padding; never both
+    canonical. An int or [s] only when sh == sw ([sh, sw] otherwise)."""
+    pair: Strides = [sh, sw]
+    single: Strides = sh if sh == sw else pair
+    one: Strides = [sh] if sh == sw else pair
+    forms: list[tuple[Strides, str]] = [
+        (pair, padding.lower()),
+        (single, padding.upper()),
+        (one, padding.capitalize()),
+        ([1, sh, sw, 1], padding.lower()),
+        (pair, padding.upper()),
+        ([1, sh, sw, 1], padding.capitalize()),
+    ]
+    return forms[i % len(forms)]
+
+
 def formula(axis: str, n: int, f: int, s: int, padding: str) -> str:
     """TensorFlow's output-size rule for one axis with the numbers filled in."""
     if padding.upper() == "VALID":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,13 @@ from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_array, scale
 from ..exercise import Exercise, register
 from ..reference import tf_conv2d
-from ._conv_common import Strides, explain_spatial_shape, padding_form, strides_form
+from ._conv_common import (
+    Strides,
+    explain_spatial_shape,
+    other_form,
+    padding_form,
+    strides_form,
+)
 
 #: Largest spatial size in any conv2d case, so a naive four-loop implementation finishes quickly.
 MAX_SIZE = 16
@@ -141,6 +148,13 @@ def _suite_shapes(suite: str, rng: np.random.Generator) -> list[ConvShape]:
         ]
     elif suite == "edges":
         shapes = _edge_shapes()
+    elif suite == "argument_forms":
+        shapes = [
+            _rand_conv_shape(rng, hw=(4, 9), cin=(1, 2), cout=(1, 2), k=(2, 4), padding=p, s=(1, 3))
+            for p in ("VALID", "SAME", "SAME", "SAME", "VALID", "SAME")
+        ]
+        # cases 1 and 2 pass an int and [s]: equal strides on both axes
+        shapes[1:3] = [dataclasses.replace(sh, sw=sh.sh) for sh in shapes[1:3]]
     else:  # hidden
         shapes = []
         for i in range(12):
@@ -276,18 +290,26 @@ class Conv2d(Exercise):
     Args = Conv2dArgs
     suites = (
         "valid_stride1", "valid_strided", "same_odd", "same_asymmetric", "multichannel",
-        "filter_bank", "batch", "edges", "hidden",
+        "filter_bank", "batch", "edges", "argument_forms", "hidden",
     )  # fmt: skip
     #: Where named mistakes come from; each source adds its names after the ones before.
     mistake_sources: tuple[MistakeSource, ...] = (conv_mistakes,)
 
     def cases(self, suite: str, seed: int) -> list[Case]:
         rng = self.rng(seed, suite)
-        return [self._case(rng, s, suite, seed) for s in _suite_shapes(suite, rng)]
+        return [self._case(rng, s, suite, seed, i) for i, s in enumerate(_suite_shapes(suite, rng))]
 
-    def _case(self, rng: np.random.Generator, s: ConvShape, suite: str, seed: int) -> Case:
-        strides = strides_form(rng, s.sh, s.sw)
-        padding = padding_form(rng, s.padding)
+    def _case(self, rng: np.random.Generator, s: ConvShape, suite: str, seed: int, i: int) -> Case:
+        # Every suite but argument_forms calls with TensorFlow's canonical form (strides
+        # [1, sh, sw, 1], padding upper case): a correct convolution written for the documented
+        # API earns those points whatever other spellings it accepts. A form is still drawn
+        # here, so the cases' numbers stay those of before the suites were made canonical.
+        strides_form(rng, s.sh, s.sw)
+        padding_form(rng, s.padding)
+        if suite == "argument_forms":
+            strides, padding = other_form(i, s.sh, s.sw, s.padding)
+        else:
+            strides, padding = [1, s.sh, s.sw, 1], s.padding
         # Continuous values: no accidental ties, so a flipped or transposed kernel never passes.
         inputs = rng.uniform(-1.0, 1.0, size=(s.n, s.h, s.w, s.cin))
         filters = rng.uniform(-1.0, 1.0, size=(s.kh, s.kw, s.cin, s.cout))
