@@ -14,11 +14,13 @@ from convlab.geometry import normalize_strides, same_pads
 
 from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_array, scale
+from ..conv_mistakes import known_mistakes
 from ..exercise import Exercise, register
 from ..reference import tf_conv2d
 from ._conv_common import (
     Strides,
     explain_spatial_shape,
+    none_for_padding_spelling,
     other_form,
     padding_form,
     strides_form,
@@ -151,7 +153,7 @@ def _suite_shapes(suite: str, rng: np.random.Generator) -> list[ConvShape]:
     elif suite == "argument_forms":
         shapes = [
             _rand_conv_shape(rng, hw=(4, 9), cin=(1, 2), cout=(1, 2), k=(2, 4), padding=p, s=(1, 3))
-            for p in ("VALID", "SAME", "SAME", "SAME", "VALID", "SAME")
+            for p in ("VALID", "SAME", "SAME", "SAME", "VALID", "VALID")
         ]
         # cases 1 and 2 pass an int and [s]: equal strides on both axes
         shapes[1:3] = [dataclasses.replace(sh, sw=sh.sh) for sh in shapes[1:3]]
@@ -215,13 +217,14 @@ def conv_mistakes(
                 "your SAME padding puts the extra row/column on top/left; TensorFlow puts it "
                 "at the bottom/right (pad_top = total // 2, pad_bottom = total - pad_top).",
             )
-        t1, l1 = (kh - 1) // 2, (kw - 1) // 2
-        if (t1, kh - 1 - t1, l1, kw - 1 - l1) != (t, b, l, r):
+        # SAME padding from the stride-1 rule (total f - 1) is conv_mistakes'
+        # same_total_f_minus_1, wired below: one message for one mistake.
+        if padding != "SAME":
             add(
-                "same_stride1",
-                lambda: tf_conv2d(x, w, strides, [[t1, kh - 1 - t1], [l1, kw - 1 - l1]]),
-                "you computed SAME padding as for stride 1 (total = f - 1). TensorFlow's total "
-                "padding depends on the stride: max((out - 1)·s + f - in, 0), out = ceil(in / s).",
+                "padding_not_recognised",
+                lambda: tf_conv2d(x, w, strides, "VALID"),
+                f"padding {padding!r} was not recognised as SAME: your output is the VALID "
+                f"output. Compare padding.upper() == 'SAME'.",
             )
     if sh != sw:
         add(
@@ -293,7 +296,7 @@ class Conv2d(Exercise):
         "filter_bank", "batch", "edges", "argument_forms", "hidden",
     )  # fmt: skip
     #: Where named mistakes come from; each source adds its names after the ones before.
-    mistake_sources: tuple[MistakeSource, ...] = (conv_mistakes,)
+    mistake_sources: tuple[MistakeSource, ...] = (conv_mistakes, known_mistakes)
 
     def cases(self, suite: str, seed: int) -> list[Case]:
         rng = self.rng(seed, suite)
@@ -357,6 +360,9 @@ class Conv2d(Exercise):
                     )
             return why, guess
 
+        unrecognised = none_for_padding_spelling(case, returned, expected, a.padding, function)
+        if unrecognised is not None:
+            return unrecognised
         return check_array(
             case, returned, expected, function=function,
             layout="NHWC (batch, out_height, out_width, out_channels)", explain=explain,

@@ -14,7 +14,7 @@ from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_array, scale
 from ..exercise import Exercise, register
 from ..reference import tf_conv2d_single
-from ._conv_common import explain_spatial_shape, padding_form
+from ._conv_common import explain_spatial_shape, none_for_padding_spelling, padding_form
 from .apply_kernel import LECTURE_IMAGE, LECTURE_KERNEL
 from .conv2d import CONV2D, Conv2dArgs
 
@@ -109,6 +109,9 @@ class Convolve2d(Exercise):
                 padding=padding, axes=(0, 1),
             )  # fmt: skip
 
+        unrecognised = none_for_padding_spelling(case, returned, expected, padding, function)
+        if unrecognised is not None:
+            return unrecognised
         return check_array(
             case, returned, expected, function=function,
             layout="2-D (out_height, out_width)", explain=explain,
