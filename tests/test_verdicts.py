@@ -13,6 +13,7 @@ from autograder.grade import grade_submission
 from autograder.registry import get_lab
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _item_ratio(report, function: str) -> float:
@@ -118,3 +119,248 @@ def test_realistic_mistakes_are_named_in_the_grade(name):
         failing = [f for t in conv for f in t.failures]
         assert failing and all(f.case.args.padding not in ("SAME", "VALID") for f in failing)
         assert all(f"padding={f.case.args.padding!r}" in f.message for f in failing)
+
+
+# ----------------------------------------------------------------------------------------------
+# Contained failures
+
+LAB02 = get_lab("02_stride_padding")
+ZERO_PAD = """
+def zero_pad(image, top, bottom, left, right):
+    return np.pad(np.asarray(image, dtype=float), ((top, bottom), (left, right)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("returned", "says"),
+    [
+        ("float('nan')", "returned nan, not a number of rows or columns"),
+        ("float('inf')", "returned inf, not a number of rows or columns"),
+        ("2.5", "returned 2.5, not a whole number"),
+        ("np.float64(3.5)", "not a whole number"),
+        ("'three'", "returned 'three'; expected an int"),
+        ("[1, [2, 3]]", "output_size returned"),
+    ],
+)
+def test_odd_numbers_are_graded_answers_not_crashes(tmp_path, returned, says):
+    """output_size returning NaN, inf, 2.5, a numpy float, a string or a ragged list: its tests
+    fail with a clear message, and a correct zero_pad keeps its points."""
+    path = tmp_path / "odd.py"
+    path.write_text(
+        f"import numpy as np\n\ndef output_size(n, f, s, padding):\n    return {returned}\n"
+        + ZERO_PAD
+    )
+    report = grade_submission(path, LAB02, student="odd")
+    by = {t.name: t for t in report.tests}
+    for name in ("output_size: output_size", "output_size: hidden"):
+        assert by[name].score == 0 and by[name].passed == 0
+        assert says in by[name].output, by[name].output
+        assert "grader" not in by[name].output
+    assert by["zero_pad: zero_pad"].score == 1 and by["zero_pad: hidden"].score == 1
+    assert not any("grader" in p for p in report.problems)
+
+
+def test_an_exception_in_a_check_fails_that_case_only(monkeypatch):
+    """A check that raises on one case: that case fails with the grader's message, the others
+    are judged as usual."""
+    from autograder import runner
+    from autograder.checks import Tier
+    from autograder.exercises.zero_pad import ZERO_PAD as EXERCISE
+
+    lab = LAB02
+    item = lab.item("zero_pad")
+    real = EXERCISE.check
+
+    def flaky(case, returned, expected, function):
+        if case.index == 1:
+            raise ZeroDivisionError("in a check")
+        return real(case, returned, expected, function)
+
+    monkeypatch.setattr(EXERCISE, "check", flaky)
+    import numpy as np
+
+    fn = lambda image, t, b, l, r: np.pad(np.asarray(image, float), ((t, b), (l, r)))  # noqa: E731
+    result = runner.run_test(runner.in_process_caller(fn), lab, item, item.test("zero_pad"), 0)
+    assert (result.passed, result.total) == (result.total - 1, result.total)
+    (failure,) = result.failures
+    assert failure.tier == Tier.GRADER and "ZeroDivisionError: in a check" in failure.message
+
+
+def test_a_reference_that_raises_fails_that_case_only(monkeypatch):
+    from autograder import runner
+    from autograder.checks import Tier
+
+    real = runner.expected_outputs
+
+    def flaky(cases, **kwargs):
+        if any(c.index == 2 for c in cases):
+            raise RuntimeError("reference down")
+        return real(cases, **kwargs)
+
+    monkeypatch.setattr(runner, "expected_outputs", flaky)
+    import numpy as np
+
+    item = LAB02.item("zero_pad")
+    fn = lambda image, t, b, l, r: np.pad(np.asarray(image, float), ((t, b), (l, r)))  # noqa: E731
+    result = runner.run_test(runner.in_process_caller(fn), LAB02, item, item.test("zero_pad"), 0)
+    assert result.passed == result.total - 1
+    assert [f.tier for f in result.failures] == [Tier.GRADER]
+    assert "RuntimeError: reference down" in result.failures[0].message
+
+
+def test_a_failing_test_costs_that_test_not_the_student(tmp_path, monkeypatch, capsys):
+    """run_test raising for one suite: that suite says why (0 points), every other suite is
+    graded, and the TA sees the traceback on stderr."""
+    from autograder import grade
+
+    real = grade.run_test
+
+    def flaky(call, lab, item, test, seed, **kwargs):
+        if test.suite == "output_size":
+            raise MemoryError("under load")
+        return real(call, lab, item, test, seed, **kwargs)
+
+    monkeypatch.setattr(grade, "run_test", flaky)
+    report = grade_submission(ROOT / "solutions" / "02_stride_padding" / "02_stride_padding.ipynb",
+                              LAB02, student="flaky")  # fmt: skip
+    by = {t.name: t for t in report.tests}
+    assert by["output_size: output_size"].score == 0
+    assert "MemoryError: under load" in by["output_size: output_size"].output
+    assert report.score == LAB02.max_score - by["output_size: output_size"].max_score
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_grade_class_names_the_grader_failure(tmp_path, monkeypatch, capsys):
+    """A submission the grader fails on: its report says the exception's type and message, the
+    TA gets the traceback on stderr, classmates are graded."""
+    from autograder import grade
+
+    real = grade.grade_submission
+
+    def flaky(path, lab, **kwargs):
+        if path.stem == "unlucky":
+            raise RuntimeError("boom in the grader")
+        return real(path, lab, **kwargs)
+
+    monkeypatch.setattr(grade, "grade_submission", flaky)
+    src = SUBMISSIONS / "correct" / "vectorized.py"
+    (tmp_path / "in").mkdir()
+    for name in ("unlucky", "lucky"):
+        (tmp_path / "in" / f"{name}.py").write_text(src.read_text())
+    results = grade.grade_class(
+        [tmp_path / "in"], "03_filter_banks", out_dir=tmp_path / "out", progress=False
+    )
+    by = {r["extra_data"]["student"]: r for r in results}
+    assert "RuntimeError: boom in the grader" in by["unlucky"]["output"]
+    assert by["lucky"]["tests"] and by["lucky"]["score"] > 0
+    assert "Traceback" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"cells": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        '{"cells": [{"cell_type": "code", "source": ["x = 1", null], "metadata": {}}], '
+        '"metadata": {}, "nbformat": 4, "nbformat_minor": 5}',
+        '{"cells": [{"cell_type": "code", "source": 12, "metadata": "m"}, "a cell?", 3], '
+        '"metadata": {}, "nbformat": 4, "nbformat_minor": 5}',
+        '{"cells": {"not": "a list"}}',
+    ],
+    ids=["deeply-nested", "null-in-source", "wrong-types", "cells-not-a-list"],
+)
+def test_pathological_notebooks_give_a_reading_error(tmp_path, capsys, text):
+    """grade and check on a notebook that cannot be read: a reading problem, no traceback."""
+    from autograder.__main__ import main
+
+    path = tmp_path / "02_stride_padding.ipynb"
+    path.write_text(text)
+    report = grade_submission(path, LAB02, student="patho")
+    assert report.score == 0 and report.problems
+    assert any("could not be read" in p or "not a Jupyter notebook" in p for p in report.problems)
+    assert main(["check", "--lab", "02_stride_padding", str(path)]) == 0
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err and "! " in out.out
+
+
+# ----------------------------------------------------------------------------------------------
+# Fresh cases for the grade of record
+
+LAB03 = get_lab("03_filter_banks")
+
+
+def test_grade_of_record_draws_visible_suites_per_student():
+    """grade: visible suites on secret-derived seeds (different per student and suite, never
+    printed); the self-check (hidden=False) on the public seed 0."""
+    path = SUBMISSIONS / "correct" / "vectorized.py"
+    ann = grade_submission(path, LAB03, student="ann")
+    bob = grade_submission(path, LAB03, student="bob")
+    own = grade_submission(path, LAB03, student="ann", hidden=False)
+    visible = [t for t in ann.tests if not t.hidden]
+    assert all(t.seed != 0 for t in visible)
+    assert len({t.seed for t in visible}) == len(visible)
+    assert [t.seed for t in visible] != [t.seed for t in bob.tests if not t.hidden]
+    assert all(t.seed == 0 for t in own.tests)
+    assert all(t.score == t.max_score for t in ann.tests if t.function == "conv2d")
+    for t in (t for t in visible if t.function == "conv2d"):
+        assert "drawn for you at grading time" in t.output and f"seed {t.seed}" not in t.output
+    assert all("(seed 0)" in t.output for t in own.tests if t.function == "conv2d")
+
+
+def _lookup_table_submission(tmp_path: Path) -> Path:
+    """A conv2d with no convolution: the public seed-0 answers of every visible suite, looked up
+    by a hash of the inputs; anything it does not recognise gets zeros."""
+    import hashlib
+    import json
+
+    from autograder.reference import expected_outputs
+
+    table = {}
+    for test in LAB03.item("conv2d").tests:
+        if test.hidden:
+            continue
+        cases = make_cases("conv2d", test.suite, 0)
+        for case, out in zip(cases, expected_outputs(cases), strict=True):
+            key = hashlib.sha256(case.args.inputs.tobytes() + case.args.filters.tobytes())
+            table[key.hexdigest()] = [list(out.shape), out.ravel().tolist()]
+    path = tmp_path / "lookup.py"
+    path.write_text(
+        "import hashlib, json\nimport numpy as np\n\n"
+        f"TABLE = json.loads({json.dumps(json.dumps(table))})\n\n"
+        "def conv2d(inputs, filters, strides, padding):\n"
+        "    x, w = np.asarray(inputs, float), np.asarray(filters, float)\n"
+        "    hit = TABLE.get(hashlib.sha256(x.tobytes() + w.tobytes()).hexdigest())\n"
+        "    if hit is None:\n"
+        "        return np.zeros((x.shape[0], 1, 1, w.shape[3]))\n"
+        "    return np.array(hit[1]).reshape(hit[0])\n"
+    )
+    return path
+
+
+def test_a_lookup_table_of_the_public_answers_earns_nothing(tmp_path):
+    """The stored seed-0 answers: every visible point in the self-check (the table is right),
+    nothing in the grade of record."""
+    path = _lookup_table_submission(tmp_path)
+    check = grade_submission(path, LAB03, student="cheat", hidden=False)
+    conv = [t for t in check.tests if t.function == "conv2d"]
+    assert all(t.score == t.max_score for t in conv)
+    graded = grade_submission(path, LAB03, student="cheat")
+    assert _item_ratio(graded, "conv2d") == 0
+
+
+def test_output_printed_during_hidden_tests_is_not_in_the_report(tmp_path):
+    """A submission numbering its calls: the report keeps the calls of the visible tests and
+    none of the hidden ones."""
+    path = tmp_path / "chatty.py"
+    path.write_text(
+        "import numpy as np\n\nCALLS = [0]\n\n"
+        "def output_size(n, f, s, padding):\n"
+        "    CALLS[0] += 1\n"
+        "    print(f'call {CALLS[0]}')\n"
+        "    return 1\n"
+    )
+    report = grade_submission(path, LAB02, student="chatty")
+    visible = sum(t.total for t in report.tests if t.function == "output_size" and not t.hidden)
+    hidden = sum(t.total for t in report.tests if t.function == "output_size" and t.hidden)
+    assert hidden > 0
+    printed = report.output.split()
+    assert f"{visible}" in printed and f"{visible + 1}" not in printed
