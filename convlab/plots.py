@@ -323,24 +323,47 @@ def image_grid(
     return fig
 
 
+def signed_limit(*arrays: ArrayLike) -> float:
+    """The half-width ``v`` of a colour scale symmetric around zero that fits every array.
+
+    ``v`` is the largest absolute finite value over all of ``arrays``; an all-zero (or empty)
+    input gives 1.0, so the scale never collapses. Draw with ``vmin=-v, vmax=v`` and a diverging
+    colormap: 0 lands on the colormap's neutral middle colour.
+    """
+    largest = 0.0
+    for array in arrays:
+        values = np.asarray(array, dtype=np.float64)
+        finite = values[np.isfinite(values)]
+        if finite.size:
+            largest = max(largest, float(np.abs(finite).max()))
+    return largest or 1.0
+
+
 def feature_maps(
     maps: ArrayLike,
     *,
     titles: Sequence[str] | None = None,
     ncols: int = 8,
-    cmap: str = "viridis",
+    cmap: str | None = None,
     size: float = 1.5,
     title: str | None = None,
-    shared_scale: bool = False,
+    shared_scale: bool | None = None,
+    signed: bool = False,
 ) -> Figure:
     """Show each channel of a feature map (the output of a filter bank) as its own panel.
 
     Args:
         maps: ``(H, W, C)`` or one-image NHWC ``(1, H, W, C)``; one panel per channel.
         titles: one per channel; default "channel k".
+        cmap: default "viridis", or ``DIVERGING_CMAP`` when ``signed``.
         shared_scale: one colour scale for all panels, so brightness compares across channels;
-            by default each panel is scaled to its own min and max, which shows the pattern of
-            every channel even when their magnitudes differ a lot.
+            otherwise each panel is scaled on its own, which shows the pattern of every channel
+            even when their magnitudes differ a lot. Default: shared when ``signed``, else not.
+        signed: for outputs with both signs (edge filters, sharpen, random or learned filters):
+            a diverging colormap on a scale symmetric around zero, ``vmin = -v, vmax = v`` with
+            ``v = signed_limit(...)`` over all panels (shared) or over each panel, so 0 is the
+            neutral middle colour (white for "RdBu_r") and a flat region of an outline is
+            visibly zero; a colorbar labelled "value" goes with a shared scale.
 
     Raises:
         ValueError: the shape is not (H, W, C) or (1, H, W, C), or ``titles`` has the wrong length.
@@ -353,19 +376,40 @@ def feature_maps(
     channels = array.shape[-1]
     if titles is not None and len(titles) != channels:
         raise ValueError(f"got {channels} channels but {len(titles)} titles")
-    vmin = vmax = None
-    if shared_scale:
-        vmin, vmax = float(np.nanmin(array)), float(np.nanmax(array))
+    shared = signed if shared_scale is None else shared_scale
+    colours = cmap or (DIVERGING_CMAP if signed else "viridis")
+
+    def limits(panel: NDArray[np.float64]) -> tuple[float | None, float | None]:
+        if signed:
+            v = signed_limit(array if shared else panel)
+            return -v, v
+        if shared:
+            return float(np.nanmin(array)), float(np.nanmax(array))
+        return None, None
 
     nrows, cols = _grid_shape(channels, ncols)
-    fig = _new_figure((cols * size, nrows * size + (0.4 if title else 0.0)))
-    for k, ax in enumerate(_panel_axes(fig, channels, ncols)):
-        ax.imshow(array[:, :, k], cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    fig = _new_figure(
+        (cols * size + (0.6 if signed and shared else 0.0), nrows * size + (0.4 if title else 0.0))
+    )
+    axes = _panel_axes(fig, channels, ncols)
+    image = None
+    for k, ax in enumerate(axes):
+        vmin, vmax = limits(array[:, :, k])
+        image = ax.imshow(
+            array[:, :, k], cmap=colours, vmin=vmin, vmax=vmax, interpolation="nearest"
+        )
         _hide_ticks(ax)
         ax.set_title(titles[k] if titles is not None else f"channel {k}", fontsize="small")
     if title is not None:
         fig.suptitle(title)
     fig.tight_layout()
+    if signed and shared and image is not None:
+        fig.colorbar(
+            image,
+            ax=axes,
+            shrink=0.8,
+            label="value (0 = white)" if colours == DIVERGING_CMAP else "value",
+        )
     return fig
 
 
@@ -383,11 +427,14 @@ def filters_figure(
     ncols: int = 8,
     titles: Sequence[str] | None = None,
     size: float = 1.5,
+    shared_scale: bool = False,
 ) -> Figure:
     """Show each output filter of an HWIO bank ``(kh, kw, in_channels, out_channels)``.
 
     With 1 input channel each filter is drawn with a diverging colormap centred at 0 (red
-    positive, blue negative, white 0), scaled to that filter's largest absolute weight. With 3
+    positive, blue negative, white 0), scaled to that filter's largest absolute weight, or with
+    ``shared_scale`` to the largest absolute weight of the whole bank (so the filters' strengths
+    compare; a colorbar is added). With 3
     input channels each filter is drawn as an RGB image after min-max normalization of that
     filter, as learned first-layer CIFAR filters are usually shown.
 
@@ -411,12 +458,15 @@ def filters_figure(
         raise ValueError(f"got {out_channels} filters but {len(titles)} titles")
 
     nrows, cols = _grid_shape(out_channels, ncols)
-    fig = _new_figure((cols * size, nrows * size))
-    for k, ax in enumerate(_panel_axes(fig, out_channels, ncols)):
+    shared = shared_scale and in_channels == GRAY_CHANNELS
+    fig = _new_figure((cols * size + (0.6 if shared else 0.0), nrows * size))
+    axes = _panel_axes(fig, out_channels, ncols)
+    image = None
+    for k, ax in enumerate(axes):
         weights = bank[:, :, :, k]
         if in_channels == GRAY_CHANNELS:
-            limit = float(np.abs(weights).max()) or 1.0
-            ax.imshow(
+            limit = signed_limit(bank if shared else weights)
+            image = ax.imshow(
                 weights[:, :, 0],
                 cmap=DIVERGING_CMAP,
                 vmin=-limit,
@@ -428,6 +478,8 @@ def filters_figure(
         _hide_ticks(ax)
         ax.set_title(titles[k] if titles is not None else f"filter {k}", fontsize="small")
     fig.tight_layout()
+    if shared and image is not None:
+        fig.colorbar(image, ax=axes, shrink=0.8, label="weight (0 = white)")
     return fig
 
 

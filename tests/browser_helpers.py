@@ -56,6 +56,7 @@ WIDGET_TITLES = {
     "Stride = controllable downsampling": "stride_demo",
     "Filter bank": "filter_bank",
     "Convolution is partially connected": "connectivity",
+    "Receptive field": "receptive_field",
 }
 BROKEN_WIDGET_TEXTS = ("Error displaying widget", "Model not found", "Loading widget...")
 
@@ -67,8 +68,9 @@ class Action:
     Attributes:
         kind: "slider" (focus the handle, press ``value`` or ArrowRight), "dropdown" (choose
             ``value``, or the second option when it is empty),
-            "toggle" (click the button labelled ``label``) or "number" (type ``value`` into the
-            first number box, press Enter).
+            "toggle" or "click" (click the button labelled ``label``: a toggle, or a plain button
+            such as an output pixel) or "number" (type ``value`` into the first number box,
+            press Enter).
         label: the control's description (slider, dropdown) or the button text (toggle).
         value: the key (slider), the option to choose (dropdown) or the number to type (number).
         watch: "img" (the widget's pictures must change) or "html" (its HTML panels must).
@@ -107,6 +109,12 @@ ACTIONS: dict[str, list[Action]] = {
     "connectivity": [
         Action("dropdown", "show", "output row 0, column 0"),
         Action("toggle", "fully connected"),
+    ],
+    # Click output pixel x=2, y=1 (its button), then another stack.
+    "receptive_field": [
+        Action("click", "2,1"),
+        Action("dropdown", "stack", "three 3×3 layers, stride 1"),
+        Action("click", "2,2"),
     ],
 }
 
@@ -166,7 +174,13 @@ ARM_TIMER_JS = """
 READ_TIMER_JS = "() => window.__convlabTimer"
 # The event that commits each kind of change: a slider's arrow key, a dropdown's change, a
 # button's click, and the Enter that submits a typed number (typing itself is not timed).
-START_EVENT = {"slider": "keydown", "dropdown": "change", "toggle": "click", "number": "keydown"}
+START_EVENT = {
+    "slider": "keydown",
+    "dropdown": "change",
+    "toggle": "click",
+    "click": "click",
+    "number": "keydown",
+}
 
 
 def chromium_available() -> bool:
@@ -552,7 +566,7 @@ def perform(page: Any, root: Any, action: Action) -> None:
         else:
             # The second option, whatever it is called (e.g. the second filter of a bank).
             select.select_option(index=1)
-    elif action.kind == "toggle":
+    elif action.kind in ("toggle", "click"):
         button = root.get_by_role("button", name=action.label, exact=True).first
         button.scroll_into_view_if_needed()
         button.click()

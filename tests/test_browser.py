@@ -47,7 +47,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 # The widgets each target must show, tagged "<kind>-<n>" in page order (n counts that kind).
 EXPECTED_WIDGETS = {
     "lab01": ["sliding_window-1", "kernel_explorer-1"],
-    "lab02": ["stride_padding-1", "layer_stack-1", "stride_demo-1"],
+    "lab02": ["stride_padding-1", "layer_stack-1", "stride_demo-1", "receptive_field-1"],
     "demo": [
         "sliding_window-1",
         "kernel_explorer-1",
@@ -57,6 +57,7 @@ EXPECTED_WIDGETS = {
         "connectivity-1",
         "stride_padding-1",
         "layer_stack-1",
+        "receptive_field-1",
         "filter_bank-2",
     ],
 }

@@ -203,7 +203,7 @@ def test_tf_cells_never_abort_the_kernel(lab, kind, onednn, tmp_path):
     env["TF_ENABLE_ONEDNN_OPTS"] = onednn
     out = tmp_path / "executed.ipynb"
     proc = subprocess.run(
-        [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
+        [sys.executable, "-m", "nbconvert", "--to", "notebook", "--execute",
          "--allow-errors", f"--ExecutePreprocessor.timeout={SOLUTION_SECONDS * 3}",
          "--output", str(out), str(ROOT / kind / lab / f"{lab}.ipynb")],
         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600,

@@ -200,6 +200,79 @@ def test_feature_maps_shared_scale(rng: np.random.Generator) -> None:
     assert len({ax.images[0].get_clim() for ax in fig.axes}) == 3
 
 
+def _panels(fig: Figure) -> list:
+    """The axes that show a picture (a colorbar's axes holds none)."""
+    return [ax for ax in fig.axes if ax.images]
+
+
+def _neutral(cmap_name: str) -> np.ndarray:
+    return np.asarray(plt.get_cmap(cmap_name)(0.5))
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["shared", "per-panel"])
+def test_feature_maps_signed_centres_zero_on_the_neutral_colour(shared: bool) -> None:
+    """Signed maps: diverging colormap, limits ±v, and a flat zero region neutral in every panel?"""
+    digit = np.zeros((9, 9))
+    digit[3:6, 2:7] = 1.0
+    outline = get_kernel("outline")
+    # Valid 3x3 correlations written out, so the test needs no conv2d: outline, sharpen, blur.
+    windows = np.lib.stride_tricks.sliding_window_view(digit, (3, 3))
+    maps = np.stack(
+        [
+            np.einsum("ijnm,nm->ij", windows, outline),
+            np.einsum("ijnm,nm->ij", windows, get_kernel("sharpen")),
+            np.einsum("ijnm,nm->ij", windows, get_kernel("box_blur")),
+        ],
+        axis=-1,
+    )
+    fig = plots.feature_maps(maps, signed=True, shared_scale=shared)
+    panels = _panels(fig)
+    assert len(panels) == 3
+    for k, ax in enumerate(panels):
+        image = ax.images[0]
+        v = np.abs(maps).max() if shared else np.abs(maps[:, :, k]).max()
+        assert image.get_cmap().name == plots.DIVERGING_CMAP
+        assert image.get_clim() == (-v, v)
+        np.testing.assert_allclose(image.cmap(image.norm(0.0)), _neutral(plots.DIVERGING_CMAP))
+    # The outline's flat corner (exactly 0) is drawn in the neutral colour, as the text says.
+    assert maps[0, 0, 0] == 0
+    outline_image = panels[0].images[0]
+    np.testing.assert_allclose(
+        outline_image.cmap(outline_image.norm(maps[0, 0, 0])), _neutral(plots.DIVERGING_CMAP)
+    )
+    # A shared scale gets one colorbar; per-panel scales get none.
+    assert len(fig.axes) - len(panels) == (1 if shared else 0)
+
+
+def test_feature_maps_signed_is_shared_by_default_and_survives_all_zeros() -> None:
+    """Is signed=True one shared scale by default, and an all-zero map drawn as ±1?"""
+    maps = np.zeros((4, 4, 2))
+    maps[1, 1, 1] = -3.0
+    fig = plots.feature_maps(maps, signed=True)
+    assert {ax.images[0].get_clim() for ax in _panels(fig)} == {(-3.0, 3.0)}
+    fig = plots.feature_maps(np.zeros((4, 4, 2)), signed=True)
+    assert {ax.images[0].get_clim() for ax in _panels(fig)} == {(-1.0, 1.0)}
+
+
+def test_signed_limit_takes_the_largest_absolute_value_over_all_arrays() -> None:
+    """Does signed_limit return max |x| over every array, ignoring NaN?"""
+    assert plots.signed_limit([1.0, -4.0], np.array([[2.0, np.nan]])) == 4.0
+    assert plots.signed_limit(np.zeros(3)) == 1.0
+
+
+def test_filters_figure_shared_scale_is_one_symmetric_scale() -> None:
+    """With shared_scale, do all 1-channel filters share ±max|w| of the bank, 0 neutral?"""
+    bank = as_filter_bank(["sobel_x", "sharpen", "box_blur"])
+    fig = plots.filters_figure(bank, shared_scale=True)
+    panels = _panels(fig)
+    assert len(panels) == 3 and len(fig.axes) == 4  # a colorbar
+    for ax in panels:
+        image = ax.images[0]
+        assert image.get_clim() == (-np.abs(bank).max(), np.abs(bank).max())
+        assert image.get_cmap().name == plots.DIVERGING_CMAP
+        np.testing.assert_allclose(image.cmap(image.norm(0.0)), _neutral(plots.DIVERGING_CMAP))
+
+
 def test_feature_maps_rejects_a_batch() -> None:
     """Is a batch of more than one feature map rejected?"""
     with pytest.raises(ValueError):

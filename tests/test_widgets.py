@@ -18,6 +18,7 @@ from convlab.widgets import (
     build_filter_bank,
     build_kernel_explorer,
     build_layer_stack,
+    build_receptive_field,
     build_sliding_window,
     build_stride_demo,
     build_stride_padding_explorer,
@@ -27,9 +28,13 @@ from convlab.widgets import (
     filter_html,
     format_number,
     html_matrix,
+    layer_sizes,
     layer_stack_html,
     padded_grid_svg,
     png_bytes,
+    receptive_field_regions,
+    receptive_field_size,
+    receptive_field_svg,
     run_conv,
     sum_text,
     to_display,
@@ -37,6 +42,7 @@ from convlab.widgets import (
     window_products,
 )
 from convlab.widgets._render import BLANK_RGB, BOX_RGB
+from convlab.widgets.receptive_field import PRESETS, Region
 
 LECTURE = kernels.LECTURE_EXAMPLES["first_output"]
 LECTURE_OUTPUT = [-4.0, -3.0, 3.0, -8.0]
@@ -582,3 +588,103 @@ def test_connectivity_rejects_a_filter_that_does_not_fit():
     """Is a 5x5 filter on a 4x4 input (VALID) refused?"""
     with pytest.raises(ValueError):
         build_connectivity(4, 4, 5)
+
+
+# --- 8. receptive field -------------------------------------------------------------------------
+
+
+def _brute_force_field(kernel_sizes, strides, in_size, row, col):
+    """Input pixels an output pixel depends on, found by pushing a one-hot image through."""
+    seen = set()
+    for y in range(in_size):
+        for x in range(in_size):
+            reached = {(y, x)}
+            for k, s in zip(kernel_sizes, strides, strict=True):
+                # output pixel i of a VALID layer reads inputs i*s .. i*s + k - 1
+                reached = {
+                    (oy, ox)
+                    for (iy, ix) in reached
+                    for oy in range(max(0, -(-(iy - k + 1) // s)), iy // s + 1)
+                    for ox in range(max(0, -(-(ix - k + 1) // s)), ix // s + 1)
+                }
+            if (row, col) in reached:
+                seen.add((y, x))
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("kernel_sizes", "strides", "size"),
+    [((3,), (1,), 3), ((3, 3), (1, 1), 5), ((3, 3, 3), (1, 1, 1), 7), ((3, 3), (2, 2), 7),
+     ((5, 2, 5), (1, 2, 1), 14), ((2, 2, 2), (2, 2, 2), 8), ((1,), (3,), 1)],
+    ids=["3", "3-3", "3-3-3", "3s2-3s2", "5-pool2-5", "2s2x3", "1x1-s3"],
+)  # fmt: skip
+def test_receptive_field_size_grows_with_depth_and_stride(kernel_sizes, strides, size):
+    """Is the field size (r - 1)·s + k walked back from the output, as a brute force finds?"""
+    assert receptive_field_size(kernel_sizes, strides) == size
+    in_size = size + 3 * int(np.prod(strides))
+    field = _brute_force_field(kernel_sizes, strides, in_size, 0, 0)
+    assert {y for y, _ in field} == set(range(size)) == {x for _, x in field}
+
+
+@pytest.mark.parametrize("row, col", [(0, 0), (1, 0), (1, 2)])
+def test_receptive_field_regions_match_a_brute_force(row, col):
+    """Is each layer's region exactly the pixels the output pixel depends on?"""
+    kernel_sizes, strides, in_size = (3, 2, 3), (1, 2, 1), 16
+    regions = receptive_field_regions(kernel_sizes, strides, row, col)
+    assert len(regions) == 4 and regions[-1] == Region(row, col, 1, 1)
+    field = _brute_force_field(kernel_sizes, strides, in_size, row, col)
+    r = regions[0]
+    expected = {
+        (y, x) for y in range(r.top, r.top + r.height) for x in range(r.left, r.left + r.width)
+    }
+    assert field == expected
+    assert r.height == r.width == receptive_field_size(kernel_sizes, strides)
+
+
+def test_layer_sizes_and_rejections():
+    """Are VALID sizes computed, and impossible stacks rejected with a ValueError?"""
+    assert layer_sizes(16, (5, 2, 5), (1, 2, 1)) == [16, 12, 6, 2]
+    assert layer_sizes(7, (3, 3), (1, 1)) == [7, 5, 3]
+    for args in [(4, (5,), (1,)), (7, (3,), (1, 1)), (7, (), ()), (7, (0,), (1,))]:
+        with pytest.raises(ValueError):
+            layer_sizes(*args)
+    with pytest.raises(ValueError):
+        receptive_field_regions((3,), (1,), -1, 0)
+
+
+def test_receptive_field_svg_one_region_per_layer():
+    """Does the picture fill one region per layer, each of the region's size?"""
+    sizes = layer_sizes(9, (3, 3, 3), (1, 1, 1))
+    svg = receptive_field_svg(sizes, receptive_field_regions((3, 3, 3), (1, 1, 1), 1, 2))
+    assert svg.count('class="rf-region"') == 4
+    assert 'width="112" height="112"' in svg  # 7x7 input pixels of 16 px
+    with pytest.raises(ValueError):
+        receptive_field_svg(sizes, [])
+
+
+def test_receptive_field_widget_click_moves_the_highlight():
+    """Does clicking an output-pixel button move the highlighted region and mark the button?"""
+    w = build_receptive_field()
+    grid = w.children[2].children[0].children[1]
+    picture, info = w.children[2].children[1], w.children[3]
+    assert [b.description for b in grid.children] == ["0,0", "1,0", "2,0", "0,1", "1,1", "2,1",
+                                                      "0,2", "1,2", "2,2"]  # fmt: skip
+    before = picture.value
+    assert "x=0, y=0" in info.value and grid.children[0].button_style == "danger"
+    grid.children[5].click()  # x=2, y=1
+    assert picture.value != before
+    assert "x=2, y=1" in info.value and "rows 1–5, columns 2–6" in info.value
+    assert "layer 2 (3×3): row 1, column 2 (1×1 pixels)" in info.value
+    assert grid.children[5].button_style == "danger" and grid.children[0].button_style == ""
+
+
+def test_receptive_field_widget_preset_rebuilds_the_buttons():
+    """Does choosing another stack rebuild the output grid and the text?"""
+    w = build_receptive_field()
+    menu = w.children[1]
+    menu.value = PRESETS[3].name
+    grid = w.children[2].children[0].children[1]
+    assert len(grid.children) == 4  # 16 -> 12 -> 6 -> 2
+    assert "sees 14×14 input pixels" in w.children[3].value
+    grid.children[3].click()
+    assert "rows 2–15, columns 2–15" in w.children[3].value

@@ -7,6 +7,15 @@ from .adapters import from_single_channel, implemented, student_or_none
 from .connectivity import build_connectivity, connectivity_svg, feed_counts
 from .filter_bank import build_filter_bank, filter_html
 from .kernel_explorer import as_nhwc, build_kernel_explorer, depthwise_filters, kernel_summary
+from .receptive_field import (
+    Region,
+    Stack,
+    build_receptive_field,
+    layer_sizes,
+    receptive_field_regions,
+    receptive_field_size,
+    receptive_field_svg,
+)
 from .sliding import build_sliding_window, sum_text, window_at, window_products
 from .stride_padding import (
     build_layer_stack,
@@ -19,11 +28,14 @@ from .stride_padding import (
 __all__ = [
     "ConvFn",
     "ConvResult",
+    "Region",
+    "Stack",
     "as_nhwc",
     "build_connectivity",
     "build_filter_bank",
     "build_kernel_explorer",
     "build_layer_stack",
+    "build_receptive_field",
     "build_sliding_window",
     "build_stride_demo",
     "build_stride_padding_explorer",
@@ -37,9 +49,13 @@ __all__ = [
     "html_matrix",
     "implemented",
     "kernel_summary",
+    "layer_sizes",
     "layer_stack_html",
     "padded_grid_svg",
     "png_bytes",
+    "receptive_field_regions",
+    "receptive_field_size",
+    "receptive_field_svg",
     "run_conv",
     "sizes_after_layers",
     "student_or_none",
