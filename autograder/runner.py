@@ -18,6 +18,8 @@ from .policy import STOP_STATUSES, Status
 from .reference import expected_outputs
 from .registry import Item, Lab, Test
 from .sandbox import CallResult as Returned  # the same record whether sandboxed or not
+from .vectorized import VECTORIZED, measure, vectorized_cases, verdict
+from .vectorized import count_lines as count_student_lines
 
 #: How many more failing cases to list after the smallest one.
 LIST_MORE_FAILURES = 3
@@ -92,7 +94,10 @@ def run_test(
     """
     start = time.monotonic()
     fname = function or item.function
-    cases = make_cases(item.exercise, test.suite, seed)
+    if test.suite == VECTORIZED:
+        cases = vectorized_cases(seed)
+    else:
+        cases = make_cases(item.exercise, test.suite, seed)
     head = f"{fname} — {test.suite}{' (hidden)' if test.hidden else ''}"
     if policy.voids(item, forbidden):
         listing = "\n".join(f"  - {f}" for f in forbidden)
@@ -103,6 +108,8 @@ def run_test(
             forbidden=tuple(forbidden), seconds=time.monotonic() - start,
         )  # fmt: skip
     expected = _expected_or_errors(cases)
+    if test.suite == VECTORIZED:
+        return _run_vectorized(call, lab, test, seed, fname, head, cases, expected, start)
     results: list[CaseResult] = []
     stopped: str | None = None
     used_forbidden: list[str] = []
@@ -128,6 +135,40 @@ def run_test(
         lab.id, fname, test.suite, test.hidden, seed, score, test.points, passed, len(cases),
         output, [r for r in results if not r.passed], tuple(used_forbidden),
         time.monotonic() - start, stopped,
+    )  # fmt: skip
+
+
+def _run_vectorized(
+    call: Caller,
+    lab: Lab,
+    test: Test,
+    seed: int,
+    fname: str,
+    head: str,
+    cases: list[Case],
+    expected: list[Any],
+    start: float,
+) -> TestResult:
+    """The vectorization test: all its points when the Python lines run do not grow with the
+    number of output pixels (and both answers are right), none otherwise; says why."""
+    errors = [e for e in expected if isinstance(e, _GraderError)]
+    if errors:
+        lines, why = None, f"the grader could not compute the expected answers ({errors[0].error})"
+    else:
+        try:
+            lines, why = measure(call, fname, cases, expected)
+        except Exception as error:
+            lines, why = None, f"the grader could not measure it ({type(error).__name__}: {error})"
+    ok = False
+    if lines is not None:
+        ok, why = verdict(lines, fname)
+    score = float(test.points) if ok else 0.0
+    mark = "✔" if ok else "✘"
+    output = f"{mark} {head}: {score:g}/{test.points:g} points — {why}"
+    failures = [] if ok else [CaseResult(cases[-1], False, Tier.VALUES, why)]
+    return TestResult(
+        lab.id, fname, test.suite, test.hidden, seed, score, test.points, int(ok), 1, output,
+        failures, seconds=time.monotonic() - start,
     )  # fmt: skip
 
 
@@ -226,10 +267,14 @@ def _report(
 def in_process_caller(fn: Callable[..., Any]) -> Caller:
     """A caller that runs `fn` right here (notebook self-checks and nbgrader's autograde)."""
 
-    def call(name: str, *args: Any) -> Returned:
+    def call(name: str, *args: Any, count_lines: bool = False) -> Returned:
         start = time.monotonic()
+        lines = None
         try:
-            value = fn(*args)
+            if count_lines:
+                value, lines = count_student_lines(fn, *args)
+            else:
+                value = fn(*args)
         except NotImplementedError:
             return Returned(Status.ERROR, message=policy.not_implemented(name))
         except Exception as exc:  # RecursionError included
@@ -241,6 +286,8 @@ def in_process_caller(fn: Callable[..., Any]) -> Caller:
                 value = value.numpy()
             except Exception:
                 pass
-        return Returned(Status.OK, value, type_name, "", time.monotonic() - start)
+        returned = Returned(Status.OK, value, type_name, "", time.monotonic() - start)
+        returned.line_events = lines  # type: ignore[attr-defined]
+        return returned
 
     return call

@@ -364,3 +364,85 @@ def test_output_printed_during_hidden_tests_is_not_in_the_report(tmp_path):
     assert hidden > 0
     printed = report.output.split()
     assert f"{visible}" in printed and f"{visible + 1}" not in printed
+
+
+# ----------------------------------------------------------------------------------------------
+# Vectorization graded in lab 05
+
+LAB05 = get_lab("05_fast_conv2d")
+FAST = LAB05.item("conv2d_fast")
+
+
+def _module(path: Path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"verdicts_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _in_process(fn) -> dict[str, float]:
+    from autograder.runner import in_process_caller, run_test
+
+    return {
+        t.suite: run_test(in_process_caller(fn), LAB05, FAST, t, 0, function="conv2d_fast").score
+        for t in FAST.tests
+    }
+
+
+def test_vectorized_is_half_of_conv2d_fast():
+    assert FAST.max_score == 20 and FAST.test("vectorized").points == 10
+
+
+@pytest.mark.parametrize(
+    ("name", "ratio"), [("naive_loops", 0.5), ("vectorized", 1.0), ("returns_list", 0.5)]
+)
+def test_vectorization_in_the_notebook_self_check(name, ratio):
+    """In process (sys.settrace): a correct loop conv2d_fast earns half the item, a vectorized
+    one all of it."""
+    scores = _in_process(_module(SUBMISSIONS / "correct" / f"{name}.py").conv2d)
+    assert sum(scores.values()) / FAST.max_score == ratio
+    assert (scores["vectorized"] == 10) == (ratio == 1.0)
+
+
+@pytest.mark.parametrize(
+    ("path", "ratio"),
+    [
+        (SUBMISSIONS / "correct" / "naive_loops.py", 0.5),
+        (SUBMISSIONS / "correct" / "vectorized.py", 1.0),
+        (ROOT / "solutions" / "05_fast_conv2d" / "05_fast_conv2d.ipynb", 1.0),
+    ],
+    ids=["naive_loops", "vectorized", "solution"],
+)
+def test_vectorization_in_the_grade(tmp_path, path, ratio):
+    """Sandboxed (the worker counts the lines): loops <= 50% of conv2d_fast, vectorized and the
+    lab 05 solution 100%; the loop version is told why."""
+    if path.suffix == ".py":
+        copy = tmp_path / path.name
+        copy.write_text(path.read_text() + "\n\nconv2d_fast = conv2d\n")
+        path = copy
+    report = grade_submission(path, LAB05, student="fast")
+    assert _item_ratio(report, "conv2d_fast") == ratio
+    (vec,) = [t for t in report.tests if t.suite == "vectorized"]
+    if ratio < 1:
+        assert "Python lines for 64 output pixels" in vec.output
+        assert "the work still grows with the output size" in vec.output
+        assert "replace the loops over output pixels with numpy operations" in vec.output
+
+
+def test_fast_but_wrong_is_not_vectorized_credit():
+    """Returning zeros fast earns nothing: both measured answers must be right."""
+    import numpy as np
+
+    def zeros(inputs, filters, strides, padding):
+        return np.zeros((*inputs.shape[:3], filters.shape[3]))
+
+    assert _in_process(zeros)["vectorized"] == 0
+
+
+def test_line_counts_decide_not_the_clock():
+    from autograder.vectorized import verdict
+
+    assert verdict((30, 30), "f")[0] and verdict((30, 40), "f")[0]
+    assert not verdict((100, 400), "f")[0] and not verdict((100, 200), "f")[0]
