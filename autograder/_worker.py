@@ -12,8 +12,10 @@ import fcntl
 import importlib.abc
 import importlib.util
 import io
+import itertools
 import json
 import os
+import resource
 import struct
 import sys
 import types
@@ -64,8 +66,12 @@ BLOCKED_EVENTS = {
     "gc.get_referents": "gc.get_referents",
     "gc.get_objects": "gc.get_objects",
     "sys.setprofile": "sys.setprofile",
-    "sys.settrace": "sys.settrace",
+    # Busy threads would take CPU from classmates graded at the same time; no convolution needs
+    # one (numpy's own threads are C threads, limited by OMP_NUM_THREADS=1).
+    "_thread.start_new_thread": "starting a thread",
 }
+#: Modules that start processes or reach raw memory; a convolution needs neither.
+BLOCKED_IMPORTS = frozenset({"multiprocessing", "ctypes"})
 PATH_EVENTS = (
     "os.remove",
     "os.rmdir",
@@ -220,142 +226,128 @@ def student_message(error: BaseException, filename: str, source: str) -> str:
     return exception_text(error) + ("\n" + where if where else "")
 
 
-# ---------------------------------------------------------------- guards
+# ---------------------------------------------------------------- policy (closures only)
+#
+# The policy layer gives clear messages; it is not the security boundary (bubblewrap is, when
+# available). It keeps no state a student can switch off: the audit hook is a closure that nothing
+# else references, its cells hold only immutable values and C functions, and sys.settrace,
+# sys.setprofile, gc's object walks and replacing a function's __code__ are refused.
 
 
-class Guard:
-    """Blocks and records forbidden imports and calls; the record is also sent live."""
+def _quote(text: str) -> str:
+    encode = json.encoder.c_encode_basestring_ascii or json.encoder.py_encode_basestring_ascii
+    return encode(text)
 
-    def __init__(self, forbidden_modules: tuple[str, ...], sandbox_dir: str) -> None:
-        self.forbidden_modules = forbidden_modules
-        self.sandbox_dir = os.path.realpath(sandbox_dir)
-        self.attempts: list[str] = []
-        self.sent = 0
-        self.active = False
-        self.readable = self._readable_roots()
-        self.package_dirs = self._forbidden_package_dirs()
 
-    def _readable_roots(self) -> tuple[str, ...]:
-        # Reads are allowed where Python and already-imported packages live, not elsewhere:
-        # a grader's repo (solutions/, course secrets) is readable by the grader's user.
-        roots = set(STDLIB_PREFIXES)
-        roots.update(("/dev", "/sys", "/etc", "/usr", "/lib", "/lib64"))
-        roots.add(self.sandbox_dir)
-        for module in list(sys.modules.values()):
-            for path in getattr(module, "__path__", None) or ():
-                roots.add(os.path.realpath(path))
-        return tuple(sorted(roots))
+def make_reporter(out_fd: int):  # noqa: ANN201
+    """A function that sends a forbidden-use event to the parent (C-level calls only)."""
+    write, pack, counter = os.write, FRAME_HEADER.pack, itertools.count()
+    quote = json.encoder.c_encode_basestring_ascii or json.encoder.py_encode_basestring_ascii
 
-    def _forbidden_package_dirs(self) -> tuple[str, ...]:
-        dirs = []
-        for name in self.forbidden_modules:
-            if "." in name:
-                continue
-            try:
-                spec = importlib.util.find_spec(name)
-            except Exception:
-                spec = None
-            if spec is not None and spec.submodule_search_locations:
-                dirs.extend(os.path.realpath(p) for p in spec.submodule_search_locations)
-        return tuple(dirs)
-
-    def forbidden_module(self, name: str) -> str | None:
-        for module in self.forbidden_modules:
-            if name == module or name.startswith(module + "."):
-                return module
-        return None
-
-    def record(self, what: str) -> None:
-        self.attempts.append(what)
-        if self.sent < MAX_EVENTS_SENT:
-            self.sent += 1
-            try:
-                send_message({"kind": "event", "forbidden": what[:200]})
-            except OSError:
-                pass
-
-    def block_import(self, module: str) -> ImportError:
-        self.record(module)
-        return ImportError(
-            f"importing {module} is not allowed in this lab: {FORBIDDEN_WHY}", name=module
-        )
-
-    def block(self, what: str, detail: str = "") -> Forbidden:
-        self.record(what)
-        return Forbidden(f"{what}{detail} is not allowed in this lab")
-
-    def _inside(self, path: str, roots: tuple[str, ...]) -> bool:
-        return any(path == r.rstrip("/") or path.startswith(r.rstrip("/") + "/") for r in roots)
-
-    def _check_path(self, raw: object, write: bool) -> None:
-        if isinstance(raw, int) or raw is None:
+    def report(what: str) -> None:
+        if next(counter) >= MAX_EVENTS_SENT:
             return
-        path = os.fsdecode(raw) if isinstance(raw, bytes | os.PathLike) else str(raw)
-        real = os.path.realpath(path)
-        if self.package_dirs and self._inside(real, self.package_dirs):
-            raise self.block_import(self._owner(real))
-        if real in ("/dev/null", "/dev/zero", "/dev/urandom"):
-            return
-        if write and not self._inside(real, (self.sandbox_dir,)):
-            raise self.block(f"writing {path}", " (outside the sandbox folder)")
-        if real.startswith("/proc/"):
-            # Other processes' /proc entries hold the grader's environment and memory.
-            own = f"/proc/{os.getpid()}/"
-            if real.startswith(own) and not real.endswith("/mem") or "/" not in real[6:]:
-                return
-            raise self.block(f"reading {path}", " (another process)")
-        if not write and not self._inside(real, self.readable):
-            raise self.block(f"reading {path}", " (outside the sandbox folder)")
+        payload = ('{"kind": "event", "forbidden": ' + quote(str(what)[:200]) + "}").encode()
+        try:
+            write(out_fd, pack(len(payload)) + payload)
+        except OSError:
+            pass
 
-    def _owner(self, real: str) -> str:
-        for name in self.forbidden_modules:
-            spec_dirs = [d for d in self.package_dirs if d.rstrip("/").endswith("/" + name)]
-            if any(self._inside(real, (d,)) for d in spec_dirs):
-                return name
-        return "a forbidden library"
-
-    def hook(self, event: str, args: tuple) -> None:
-        if not self.active:
-            return
-        if event == "import":
-            module = self.forbidden_module(str(args[0]))
-            if module is not None:
-                raise self.block_import(module)
-        elif event == "open":
-            mode, flags = args[1], args[2]
-            write = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
-                isinstance(flags, int) and bool(flags & WRITE_FLAGS)
-            )
-            self._check_path(args[0], write)
-        elif event in PATH_EVENTS:
-            for raw in args[:2]:
-                if isinstance(raw, str | bytes | os.PathLike):
-                    self._check_path(raw, write=True)
-        elif event in BLOCKED_EVENTS:
-            raise self.block(BLOCKED_EVENTS[event])
-        elif event.startswith("ctypes."):
-            raise self.block("ctypes")
+    return report
 
 
-class BlockingFinder(importlib.abc.MetaPathFinder):
-    """Second line behind the audit hook: importlib.import_module does not raise 'import'."""
-
-    def __init__(self, guard: Guard) -> None:
-        self.guard = guard
-
-    def find_spec(self, fullname, path, target=None):  # noqa: ANN001, ANN201
-        module = self.guard.forbidden_module(fullname)
-        if module is not None:
-            raise self.guard.block_import(module)
-        return None
+def student_line(filename: str) -> int:
+    """Line of the innermost frame in the student's file on the current stack, or 0."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename == filename:
+            return frame.f_lineno
+        frame = frame.f_back
+    return 0
 
 
-def stub(guard: Guard, qualified: str) -> types.FunctionType:
+def make_refuse(filename: str, report):  # noqa: ANN001, ANN201
+    shown = os.path.basename(filename) or filename
+
+    def refuse(name: str, why: str = FORBIDDEN_WHY) -> Forbidden:
+        line = student_line(filename)
+        report(f"{name} (line {line})" if line else name)
+        where = f" (line {line} of {shown})" if line else ""
+        return Forbidden(f"{name} is not allowed in this lab{where}: {why}")
+
+    return refuse
+
+
+STANDIN_DUNDERS = (
+    "__call__", "__getitem__", "__setitem__", "__iter__", "__len__", "__bool__", "__array__",
+    "__float__", "__int__", "__index__", "__complex__", "__add__", "__radd__", "__sub__",
+    "__rsub__", "__mul__", "__rmul__", "__matmul__", "__rmatmul__", "__truediv__",
+    "__rtruediv__", "__floordiv__", "__pow__", "__neg__", "__abs__", "__lt__", "__le__",
+    "__gt__", "__ge__", "__contains__", "__enter__", "__mro_entries__", "__array_function__",
+    "__array_ufunc__", "__await__",
+)  # fmt: skip
+
+
+def make_standins(forbidden: tuple[str, ...], refuse):  # noqa: ANN001, ANN201
+    """A meta-path finder that makes `import <forbidden>` give a stand-in whose every use fails.
+
+    An unused import costs nothing; `tf.nn.conv2d(...)` raises (and records) a clear error
+    naming the library and the student's line. Nothing here switches any check off.
+    """
+
+    def use(self: object, *args: object, **kwargs: object) -> None:
+        raise refuse(object.__getattribute__(self, "_name"))
+
+    namespace: dict = {"__slots__": ("_name",)}
+    for dunder in STANDIN_DUNDERS:
+        namespace[dunder] = use
+
+    def getattr_(self: object, attr: str) -> object:
+        if attr.startswith("__") and attr.endswith("__"):
+            raise AttributeError(attr)
+        return make(f"{object.__getattribute__(self, '_name')}.{attr}")
+
+    def repr_(self: object) -> str:
+        return f"<{object.__getattribute__(self, '_name')}: not available in this lab>"
+
+    namespace.update(__getattr__=getattr_, __repr__=repr_, __str__=repr_, __hash__=object.__hash__)
+    StandIn = type("ForbiddenLibraryStandIn", (), namespace)
+
+    def make(name: str) -> object:
+        thing = object.__new__(StandIn)
+        object.__setattr__(thing, "_name", name)
+        return thing
+
+    def matches(fullname: str) -> bool:
+        return any(fullname == m or fullname.startswith(m + ".") for m in forbidden)
+
+    class StandInFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+        def find_spec(self, fullname, path, target=None):  # noqa: ANN001, ANN201
+            if not matches(fullname):
+                return None
+            return importlib.util.spec_from_loader(fullname, self, is_package=True)
+
+        def create_module(self, spec):  # noqa: ANN001, ANN201
+            module = types.ModuleType(spec.name, f"stand-in: {spec.name} is not available")
+            module.__path__ = []
+
+            def module_getattr(attr: str, _name: str = spec.name) -> object:
+                if attr.startswith("__") and attr.endswith("__"):
+                    raise AttributeError(attr)
+                return make(f"{_name}.{attr}")
+
+            module.__getattr__ = module_getattr
+            return module
+
+        def exec_module(self, module):  # noqa: ANN001, ANN201
+            return None
+
+    return StandInFinder()
+
+
+def stub(refuse, qualified: str) -> types.FunctionType:  # noqa: ANN001
     def forbidden(*args: object, **kwargs: object) -> None:
-        guard.record(qualified)
-        raise Forbidden(
-            f"{qualified} is a library convolution and not allowed in this lab: {FORBIDDEN_WHY}"
-        )
+        raise refuse(qualified, f"it is a library convolution; {FORBIDDEN_WHY}")
 
     forbidden.__name__ = qualified.rsplit(".", 1)[-1]
     return forbidden
@@ -369,7 +361,7 @@ NUMPY_CONVOLUTIONS = (
 )
 
 
-def stub_numpy(guard: Guard, convolve: bool, fft: bool) -> None:
+def stub_numpy(refuse, convolve: bool, fft: bool) -> None:  # noqa: ANN001
     targets = list(NUMPY_CONVOLUTIONS) if convolve else []
     if fft:
         umath = numpy.fft._pocketfft_umath
@@ -384,7 +376,137 @@ def stub_numpy(guard: Guard, convolve: bool, fft: bool) -> None:
         for name in names:
             if hasattr(module, name):
                 public_name = f"numpy.fft.{name}" if "fft" in module_name else f"numpy.{name}"
-                setattr(module, name, stub(guard, public_name))
+                setattr(module, name, stub(refuse, public_name))
+
+
+def stub_process_starts(refuse) -> None:  # noqa: ANN001
+    """Take away _posixsubprocess.fork_exec, the one way to start a process without an audit
+    event (subprocess and multiprocessing use it); os.fork, exec and spawn are audited."""
+    import _posixsubprocess
+
+    def fork_exec(*args: object, **kwargs: object) -> None:
+        raise refuse("starting a process", "the grader does not allow it")
+
+    _posixsubprocess.fork_exec = fork_exec
+    subprocess_module = sys.modules.get("subprocess")
+    if subprocess_module is not None:
+        subprocess_module._fork_exec = fork_exec
+
+
+def readable_roots(sandbox_dir: str, extra: tuple[str, ...]) -> tuple[str, ...]:
+    # Reads are allowed where Python and already-imported packages live, not elsewhere:
+    # without bubblewrap, a grader's repo (solutions/, course secrets) may be readable.
+    roots = set(STDLIB_PREFIXES)
+    roots.update(("/dev", "/sys", "/etc", "/usr", "/lib", "/lib64", sandbox_dir, *extra))
+    for module in list(sys.modules.values()):
+        for path in getattr(module, "__path__", None) or ():
+            if isinstance(path, str):
+                roots.add(os.path.realpath(path))
+    return tuple(sorted(r.rstrip("/") for r in roots if r))
+
+
+def make_hook(
+    *,
+    filename: str,
+    sandbox_dir: str,
+    readable: tuple[str, ...],
+    package_dirs: tuple[tuple[str, str], ...],
+    refuse,  # noqa: ANN001
+    trace_code: types.CodeType,
+    allow_processes: bool,
+):  # noqa: ANN202
+    """The audit hook, as a closure over immutable values; installed once, referenced nowhere."""
+    blocked = dict(BLOCKED_EVENTS)
+    path_events = frozenset(PATH_EVENTS)
+    # Re-importing _posixsubprocess (after removing it from sys.modules) would bring fork_exec
+    # back; the import event is raised only then, as the worker imported it already.
+    blocked_imports = BLOCKED_IMPORTS | (frozenset() if allow_processes else {"_posixsubprocess"})
+    realpath, fsdecode, getpid, getframe = os.path.realpath, os.fsdecode, os.getpid, sys._getframe
+    quiet = frozenset(("/dev/null", "/dev/zero", "/dev/urandom"))
+    sandbox = sandbox_dir.rstrip("/")
+    del filename  # the refuse closure knows it
+
+    def inside(path: str, roots: tuple[str, ...]) -> bool:
+        return any(path == r or path.startswith(r + "/") for r in roots)
+
+    def check_path(raw: object, write: bool) -> None:
+        if type(raw) is str:
+            path = raw
+        elif type(raw) is bytes:
+            path = fsdecode(raw)
+        else:
+            return  # fds and None; path-likes arrive here already converted by CPython
+        real = realpath(path)
+        for directory, owner in package_dirs:
+            if real == directory or real.startswith(directory + "/"):
+                raise refuse(f"importing {owner}")
+        if real in quiet:
+            return
+        if write and not inside(real, (sandbox,)):
+            raise refuse(f"writing {path}", "outside the sandbox folder")
+        if real.startswith("/proc/"):
+            # Other processes' /proc entries hold the grader's environment and memory.
+            own = f"/proc/{getpid()}/"
+            if (real.startswith(own) and not real.endswith("/mem")) or "/" not in real[6:]:
+                return
+            raise refuse(f"reading {path}", "another process")
+        if not write and not inside(real, readable):
+            raise refuse(f"reading {path}", "outside the sandbox folder")
+
+    def hook(event: str, args: tuple) -> None:
+        if event == "open":
+            mode, flags = args[1], args[2]
+            write = (type(mode) is str and any(c in mode for c in "wax+")) or (
+                type(flags) is int and bool(flags & WRITE_FLAGS)
+            )
+            check_path(args[0], write)
+        elif event in path_events:
+            for raw in args[:2]:
+                check_path(raw, write=True)
+        elif event == "import":
+            name = args[0]
+            if type(name) is str and name.split(".")[0] in blocked_imports:
+                raise refuse(f"import {name}", "the grader does not allow it")
+        elif event == "sys.settrace":
+            # Only the worker's own line counter may trace (it reads no locals).
+            caller = getframe(1)
+            if caller.f_code is not trace_code:
+                raise refuse("sys.settrace", "it could switch the grader's checks off")
+        elif event in blocked:
+            raise refuse(blocked[event], "the grader does not allow it")
+        elif event == "object.__setattr__" and len(args) > 1 and args[1] == "__code__":
+            raise refuse("replacing a function's __code__", "the grader does not allow it")
+        elif event.startswith("ctypes."):
+            raise refuse("ctypes", "the grader does not allow it")
+
+    return hook
+
+
+def counted_call(filename: str):  # noqa: ANN201
+    """(call(target, args, kwargs) -> (value-or-error, line events), its code object)."""
+    settrace, count = sys.settrace, itertools.count
+
+    def call(action):  # noqa: ANN001, ANN202
+        counter = count()
+        tick = counter.__next__
+
+        def local(frame, event, arg):  # noqa: ANN001, ANN202
+            if event == "line":
+                tick()
+            return local
+
+        def tracer(frame, event, arg):  # noqa: ANN001, ANN202
+            if frame.f_code.co_filename == filename:
+                return local
+            return None
+
+        settrace(tracer)
+        try:
+            return action(), counter
+        finally:
+            settrace(None)
+
+    return call
 
 
 # ---------------------------------------------------------------- running student code
@@ -401,15 +523,43 @@ class Worker:
         policy = setup["policy"]
         self.namespace: dict = {"__name__": "__submission__", "__builtins__": builtins}
         sys.path.extend(str(p) for p in policy.get("python_path", ()))
+        # Trusted: the lab's own import cell, run before any student code and before dropping
+        # privileges (the interpreter's folder may be readable only by the grader's user).
         exec(compile(str(policy.get("preamble", "")), "<preamble>", "exec"), self.namespace)
         self.before = {k: v for k, v in self.namespace.items()}
         forbidden = tuple(str(m) for m in policy.get("forbidden_modules", ()))
-        self.guard = Guard(forbidden, setup["sandbox_dir"])
+        sandbox_dir = os.path.realpath(str(setup["sandbox_dir"]))
+        report = make_reporter(OUT_FD)
+        refuse = make_refuse(self.filename, report)
         forbid_fft = bool(policy.get("forbid_numpy_convolve")) or "numpy.fft" in forbidden
-        stub_numpy(self.guard, bool(policy.get("forbid_numpy_convolve")), forbid_fft)
-        sys.meta_path.insert(0, BlockingFinder(self.guard))
-        sys.addaudithook(self.guard.hook)
-        self.guard.active = True
+        stub_numpy(refuse, bool(policy.get("forbid_numpy_convolve")), forbid_fft)
+        allow_processes = bool(policy.get("allow_processes"))
+        if not allow_processes:
+            stub_process_starts(refuse)
+        self.counted = counted_call(self.filename)
+        package_dirs = tuple(
+            (os.path.realpath(str(d)), str(owner)) for d, owner in setup.get("package_dirs", ())
+        )
+        hook = make_hook(
+            filename=self.filename,
+            sandbox_dir=sandbox_dir,
+            readable=readable_roots(sandbox_dir, tuple(str(p) for p in setup.get("readable", ()))),
+            package_dirs=package_dirs,
+            refuse=refuse,
+            trace_code=self.counted.__code__,
+            allow_processes=allow_processes,
+        )
+        sys.meta_path.insert(
+            0, make_standins(tuple(m for m in forbidden if m != "numpy.fft"), refuse)
+        )
+        for name in setup.get("preimport", ()):
+            try:  # the interpreter's folder may be unreadable once privileges are dropped
+                importlib.import_module(str(name))
+            except Exception:
+                pass
+        drop_privileges(setup.get("drop_to"))
+        sys.addaudithook(hook)
+        del hook
 
     def run(self, action) -> tuple[str, object, str]:  # noqa: ANN001
         """Run student code; (status, value, message) with exceptions turned into text."""
@@ -477,8 +627,23 @@ class Worker:
             return
         args = [decode(a, arrays) for a in header["args"]]
         kwargs = {k: decode(v, arrays) for k, v in header["kwargs"].items()}
-        status, value, message = self.run(lambda: target(*args, **kwargs))
+        counter = None
+        if header.get("count_lines"):
+
+            def action() -> object:
+                nonlocal counter
+                value, counter = self.counted(lambda: target(*args, **kwargs))
+                return value
+
+        else:
+
+            def action() -> object:
+                return target(*args, **kwargs)
+
+        status, value, message = self.run(action)
         reply = {"kind": "result", "status": status, "message": message, "type_name": ""}
+        if counter is not None:
+            reply["line_events"] = next(counter)
         out_arrays: list[np.ndarray] = []
         if status == "ok":
             reply["type_name"] = describe(value)
@@ -516,6 +681,27 @@ def imported_names(source: str) -> set[str]:
     return names
 
 
+def apply_limits(limits: list) -> None:
+    """Lower this process's resource limits (a worker can only ever lower them)."""
+    for name, soft, hard in limits:
+        which = getattr(resource, str(name))
+        current_soft, current_hard = resource.getrlimit(which)
+        hard = int(hard) if current_hard == resource.RLIM_INFINITY else min(int(hard), current_hard)
+        resource.setrlimit(which, (min(int(soft), hard), hard))
+
+
+def drop_privileges(drop_to: list | None) -> None:
+    """Become an unprivileged user before any student code runs (the uid isolation mode)."""
+    if not drop_to:
+        return
+    uid, gid = int(drop_to[0]), int(drop_to[1])
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    if os.getuid() != uid or os.geteuid() != uid:
+        raise RuntimeError("could not drop privileges")
+
+
 def flush_output() -> None:
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         try:
@@ -541,6 +727,7 @@ def main() -> None:
         stream.reconfigure(encoding="utf-8", errors="backslashreplace", line_buffering=True)
     header, _ = read_message()
     try:
+        apply_limits(header.get("rlimits", ()))
         worker = Worker(header)
     except BaseException as error:
         message = f"the lab's own setup code failed, not yours: {exception_text(error)}"

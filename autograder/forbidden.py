@@ -1,4 +1,8 @@
-"""Static scan of student code for library convolutions, forbidden imports and obfuscation."""
+"""Static scan of student code for library convolutions, forbidden libraries and obfuscation.
+
+A forbidden library is flagged where it is used, not where it is imported: an unused
+`import tensorflow as tf` costs nothing (in the sandbox it gives a stand-in whose every use fails).
+"""
 
 from __future__ import annotations
 
@@ -40,6 +44,9 @@ OBFUSCATION_NAMES: frozenset[str] = frozenset(
 )
 OBFUSCATION_ATTRIBUTES: frozenset[str] = frozenset(
     {"__dict__", "__builtins__", "__subclasses__", "__getattribute__", "__globals__", "__code__"}
+    # frames, closures and the import machinery: the way to the grader's own checks
+    | {"__closure__", "cell_contents", "f_back", "f_globals", "f_locals", "f_trace"}
+    | {"f_trace_lines", "tb_frame", "gi_frame", "_getframe", "meta_path", "path_hooks"}
 )
 OBFUSCATION_MODULES: frozenset[str] = frozenset(
     {"importlib", "ctypes", "marshal", "pickle", "base64", "codecs", "imp", "builtins"}
@@ -79,9 +86,12 @@ def _matches(module: str, forbidden: tuple[str, ...]) -> str | None:
 
 
 class _Scanner(ast.NodeVisitor):
-    def __init__(self, forbidden_modules: tuple[str, ...], own_names: set[str]) -> None:
+    def __init__(
+        self, forbidden_modules: tuple[str, ...], own_names: set[str], bound: dict[str, str]
+    ) -> None:
         self.forbidden = forbidden_modules
         self.own = own_names
+        self.bound = bound  # name -> forbidden module it stands for (tf -> tensorflow)
         self.findings: list[Finding] = []
 
     def add(self, node: ast.AST, what: str, why: str) -> None:
@@ -89,14 +99,8 @@ class _Scanner(ast.NodeVisitor):
         self.findings.append(Finding(line, what, f"line {line}: {what} {why}"))
 
     def _import(self, node: ast.AST, module: str) -> None:
-        blocked = _matches(module, self.forbidden)
-        if blocked:
-            self.add(
-                node,
-                f"import {module}",
-                f"uses {blocked}, which is not allowed in this lab; {DO_IT_YOURSELF}",
-            )
-        elif module.split(".")[0] in OBFUSCATION_MODULES:
+        # Importing a forbidden library costs nothing by itself: only its use is a finding.
+        if not _matches(module, self.forbidden) and module.split(".")[0] in OBFUSCATION_MODULES:
             self.add(node, f"import {module}", f"is not needed for a convolution; {HIDDEN}")
 
     def visit_Import(self, node: ast.Import) -> None:
@@ -108,24 +112,36 @@ class _Scanner(ast.NodeVisitor):
         if node.level == 0:
             self._import(node, module)
             for alias in node.names:
-                full = f"{module}.{alias.name}"
                 if alias.name in LIBRARY_CONVOLUTIONS and not _matches(module, self.forbidden):
                     self.add(
                         node,
                         f"from {module} import {alias.name}",
                         f"is a library convolution; {DO_IT_YOURSELF}",
                     )
-                elif _matches(full, self.forbidden) and not _matches(module, self.forbidden):
-                    self._import(node, full)
+
+    def _use(self, node: ast.expr, dotted: str) -> bool:
+        root = dotted.split(".")[0]
+        library = self.bound.get(root)
+        if library is None or root in self.own:
+            return False
+        self.add(
+            node,
+            dotted,
+            f"uses {library}, which is not allowed in this lab; {DO_IT_YOURSELF}",
+        )
+        return True
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
-        dotted = _dotted(node) or ast.unparse(node)[:60]
+        chain = _dotted(node)
+        if chain is not None and self._use(node, chain):
+            return  # one finding per chain: `tf.nn.conv2d`, not also `tf.nn` and `tf`
+        dotted = chain or ast.unparse(node)[:60]
         if node.attr in LIBRARY_CONVOLUTIONS:
             # `self.conv2d` or `my_module.conv2d` on the student's own object is theirs.
             root = dotted.split(".")[0]
             if root not in self.own or root in ("np", "numpy"):
                 self.add(node, dotted, f"is a library convolution; {DO_IT_YOURSELF}")
-                if _dotted(node) is not None:
+                if chain is not None:
                     return  # one finding per chain: not again for `np.fft` in `np.fft.fft2`
         elif node.attr in OBFUSCATION_ATTRIBUTES:
             self.add(node, dotted, f"reaches into Python internals; {HIDDEN}")
@@ -134,6 +150,8 @@ class _Scanner(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Load) and self._use(node, node.id):
+            return
         if node.id in OBFUSCATION_NAMES and node.id not in self.own:
             self.add(node, node.id, f"runs or looks up code by name; {HIDDEN}")
 
@@ -180,6 +198,25 @@ def _imported_names(tree: ast.Module) -> set[str]:
     return names
 
 
+def _bound_names(tree: ast.Module, forbidden: tuple[str, ...]) -> dict[str, str]:
+    """Names that imports bind to a forbidden library: {"tf": "tensorflow", "signal": ...}."""
+    bound: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                library = _matches(alias.name, forbidden)
+                if library:
+                    name = alias.asname or alias.name.split(".")[0]
+                    bound[name] = alias.name if alias.asname else library
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                library = _matches(node.module, forbidden) or _matches(full, forbidden)
+                if library:
+                    bound[alias.asname or alias.name] = full
+    return bound
+
+
 def scan(code: str, *, forbidden_modules: tuple[str, ...]) -> list[Finding]:
     """Findings in `code`, sorted by line; a syntax error gives none (loading reports it)."""
     try:
@@ -188,7 +225,7 @@ def scan(code: str, *, forbidden_modules: tuple[str, ...]) -> list[Finding]:
         return []
     # A name bound by an import (np, tf, signal) is a library, even if later reassigned.
     own = _own_names(tree) - _imported_names(tree)
-    scanner = _Scanner(forbidden_modules, own)
+    scanner = _Scanner(forbidden_modules, own, _bound_names(tree, forbidden_modules))
     scanner.visit(tree)
     unique = {(f.line, f.what): f for f in scanner.findings}
     return sorted(unique.values(), key=lambda f: (f.line, f.what))

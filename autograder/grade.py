@@ -8,6 +8,7 @@ import io
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -24,8 +25,8 @@ from .exercise import get_exercise
 from .forbidden import scan
 from .registry import Lab, get_lab
 from .runner import TestResult, run_test
-from .sandbox import CallResult, Limits, Policy, Sandbox
-from .submission import Submission, find_submissions, read_submission, student_id
+from .sandbox import CallResult, Limits, Policy, Sandbox, isolation_mode
+from .submission import Submission, find_submissions, read_submission, safe_id, student_id
 
 #: Written into every result so a re-run can tell whether a stored result is still current.
 GRADER_VERSION = "1"
@@ -51,6 +52,8 @@ class StudentReport:
     output: str = ""
     sha256: str = ""
     seconds: float = 0.0
+    #: How the student's code ran: "bubblewrap", "unprivileged-uid" or "none".
+    isolation: str = ""
 
     def results_json(self) -> dict[str, Any]:
         """Gradescope's results.json: score, tests[name, score, max_score, status, output, ...]."""
@@ -67,6 +70,7 @@ class StudentReport:
                 "lab": self.lab,
                 "submission_sha256": self.sha256,
                 "grader_version": GRADER_VERSION,
+                "isolation": self.isolation,
             },
         }
 
@@ -88,6 +92,8 @@ def limits_for(lab: Lab, base: Limits | None = None) -> Limits:
 
 def _sha256(path: Path) -> str:
     try:
+        if path.is_symlink():  # never read through a link: hash where it points instead
+            return hashlib.sha256(b"symlink:" + os.fsencode(os.readlink(path))).hexdigest()
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return ""
@@ -124,7 +130,7 @@ def grade_submission(
     # Visible tests first: the output kept for the report is taken before any hidden test runs.
     order = sorted(selected, key=lambda pair: pair[1].hidden)
     results: dict[tuple[str, str], TestResult] = {}
-    output = ""
+    output = isolation = ""
     try:
         with Sandbox(
             sub.code,
@@ -150,6 +156,7 @@ def grade_submission(
                 )
             if not output_taken:
                 output = box.output
+            isolation = box.isolation
     except Exception as error:  # the sandbox itself failed: every test not yet run says why
         _log_grader_error(path, "the sandbox")
         problems.append(
@@ -165,7 +172,7 @@ def grade_submission(
     max_score = lab.max_score if hidden else sum(t.max_score for t in tests)
     return StudentReport(
         student, path, lab.id, score, max_score, tests, problems, output, _sha256(path),
-        time.monotonic() - start,
+        time.monotonic() - start, isolation,
     )  # fmt: skip
 
 
@@ -251,9 +258,18 @@ def _missing_why(load: Any) -> str:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)  # a crash mid-write never leaves a half-written result behind
+    """Write from the parent's memory: a fresh temp file (O_EXCL, never a planted link), then
+    an atomic rename, so a crash mid-write never leaves a half-written result behind."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:80]}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            # As root (the uid isolation mode), results are for root only.
+            os.fchmod(f.fileno(), 0o600 if os.geteuid() == 0 else 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def feedback_markdown(report: StudentReport, *, heatmaps: dict[str, str] | None = None) -> str:
@@ -325,22 +341,21 @@ def write_report(report: StudentReport, out_dir: Path) -> None:
     feedback = out_dir / "feedback"
     feedback.mkdir(parents=True, exist_ok=True)
     heatmaps = {}
+    student = safe_id(report.student)  # a file name: never a path, never too long
     for i, t in enumerate(report.tests):
-        name = f"{report.student}-{i}-{t.function}-{t.suite}.png"
+        name = f"{student}-{i}-{t.function}-{t.suite}.png"
         try:
             if t.score < t.max_score and _heatmap(t, feedback / name):
                 heatmaps[t.name] = name
         except Exception:  # a picture is a courtesy: it never costs a report
             _log_grader_error(report.path, f"heatmap of {t.name}")
-    _write_atomic(
-        feedback / f"{report.student}.md", feedback_markdown(report, heatmaps=heatmaps).encode()
-    )
+    _write_atomic(feedback / f"{student}.md", feedback_markdown(report, heatmaps=heatmaps).encode())
     data = json.dumps(report.results_json(), indent=2, sort_keys=True, ensure_ascii=False)
-    _write_atomic(out_dir / f"{report.student}.json", data.encode())
+    _write_atomic(out_dir / f"{student}.json", data.encode())
 
 
 def _stored_result(out_dir: Path, student: str, sha: str) -> dict[str, Any] | None:
-    path = out_dir / f"{student}.json"
+    path = out_dir / f"{safe_id(student)}.json"
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -368,13 +383,24 @@ def write_grades_csv(lab: Lab, out_dir: Path, students: Sequence[str]) -> Path:
         )
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["student", "score", "max_score", *columns])
-    writer.writerows(rows)
+    writer.writerow([_cell(c) for c in ["student", "score", "max_score", *columns]])
+    writer.writerows([[_cell(c) for c in row] for row in rows])
     path = out_dir / "grades.csv"
     _write_atomic(path, buf.getvalue().encode())
     if rows:
         _write_histogram(lab, [float(r[1]) for r in rows], out_dir / "grades.png")
     return path
+
+
+#: A spreadsheet evaluates a cell starting with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: formula-like text gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _write_histogram(lab: Lab, scores: list[float], path: Path) -> None:
@@ -424,12 +450,20 @@ def grade_class(
             todo.append((sid, f))
         else:
             results[sid] = stored
+    mode = isolation_mode(limits.isolation if limits else None)
     if progress:
         print(
             f"{lab.id}: {len(todo)} to grade, {len(results)} already graded"
-            + (" (--force regrades them)" if results else ""),
+            + (" (--force regrades them)" if results else "")
+            + f"; isolation: {mode}",
             file=sys.stderr,
         )
+        if mode == "none":
+            print(
+                "WARNING: submissions run WITHOUT isolation (no bubblewrap, not root): "
+                "a hostile submission can reach anything this user can.",
+                file=sys.stderr,
+            )
     # Import TensorFlow once here, not in every thread's first reference computation.
     if todo:
         from .reference import tensorflow

@@ -18,7 +18,7 @@ from .policy import STOP_STATUSES, Status
 from .reference import expected_outputs
 from .registry import Item, Lab, Test
 from .sandbox import CallResult as Returned  # the same record whether sandboxed or not
-from .vectorized import VECTORIZED, measure, vectorized_cases, verdict
+from .vectorized import VECTORIZED, measure, verdict
 from .vectorized import count_lines as count_student_lines
 
 #: How many more failing cases to list after the smallest one.
@@ -94,10 +94,7 @@ def run_test(
     """
     start = time.monotonic()
     fname = function or item.function
-    if test.suite == VECTORIZED:
-        cases = vectorized_cases(seed)
-    else:
-        cases = make_cases(item.exercise, test.suite, seed)
+    cases = make_cases(item.exercise, test.suite, seed)
     head = f"{fname} — {test.suite}{' (hidden)' if test.hidden else ''}"
     if policy.voids(item, forbidden):
         listing = "\n".join(f"  - {f}" for f in forbidden)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import glob
 import io
 import json
 import os
 import resource
+import secrets
 import select
 import shutil
 import signal
+import site
+import stat
 import struct
 import subprocess
 import sys
@@ -26,33 +31,61 @@ import numpy.typing as npt
 SANDBOX_LIMITS_DOC = """\
 What the grading sandbox does, and what it does not stop.
 
-Each submission runs in a fresh `python -I` worker process with: an empty temporary working
-directory (deleted afterwards); an environment reduced to a short allowlist (no course secret);
-limits on wall time per call and per submission, CPU time, address space, file size and core
-dumps; stdin from /dev/null and stdout/stderr captured and capped. The grader never unpickles
-anything from the worker: it receives length-prefixed JSON headers and `.npy` arrays whose header
-is checked (numeric dtype, size) before a byte is interpreted. Inside the worker an audit hook
-(which cannot be removed) and an import finder block importing the lab's forbidden libraries,
-starting processes, ctypes, sockets, signals to other processes, raising resource limits, writing
-files outside the sandbox folder and reading files outside Python's own folders; numpy.convolve,
-numpy.correlate and numpy.fft are replaced by stubs. Every attempt is recorded and the call that
-made it is graded "forbidden", even if the student caught the error. A separate static scan
-(autograder.forbidden) flags library convolutions and obfuscation in the source.
+Every submission runs in fresh worker processes, in one of three isolation modes, chosen once
+and recorded in every results.json (`extra_data.isolation`) and printed by the CLI:
+
+- "bubblewrap" (default where `bwrap` can make user namespaces): each worker is
+  `bwrap --unshare-all --unshare-user --disable-userns --die-with-parent --new-session`, uid/gid
+  65534, no capabilities: its own PID, network, IPC, UTS and user namespaces; a file system that
+  holds only read-only /usr, /lib*, a few /etc files, the interpreter's prefix, the venv and the
+  site-packages on sys.path, the worker script, its own /proc and /dev, and a private size-capped
+  tmpfs as /tmp and working folder. Nothing trusted is in that view: not the repository
+  (solutions/, tests/), the output folder, the reference cache, the course secret or its file,
+  other submissions, the grader's environment or processes. In by-hand labs the forbidden
+  libraries' package folders (tensorflow, scipy, keras, torch, jax, cv2, skimage, PIL, ...) are
+  masked by empty read-only tmpfs: absent, not merely hooked. When the worker ends, its PID
+  namespace and every process in it end too.
+- "unprivileged-uid" (root without bubblewrap, e.g. a Gradescope container): the worker runs the
+  lab's trusted preamble, then drops to a uid/gid of its own (a distinct uid per concurrent
+  worker, no supplementary groups) before any student code runs; RLIMIT_NPROC applies; when the
+  worker stops, every process of that uid is killed. It sees the host file system with that
+  uid's permissions: the grader makes the secret file 0600 and the reference cache folder 0700
+  (when it owns them) and writes results 0600; keep the submissions unreadable to others too.
+- "none" (neither is possible): the grader's own user; said loudly by the CLI.
+`CONVLAB_ISOLATION=bubblewrap|uid|none` forces a mode (an unavailable forced mode is an error).
+
+In every mode: limits on wall time per call and per submission, CPU time, address space, file
+size, core dumps; an environment reduced to a short allowlist (no secret); stdin from /dev/null,
+stdout/stderr captured and capped. The grader never unpickles anything from the worker: it
+receives length-prefixed JSON headers and `.npy` arrays whose header is checked (numeric dtype,
+size) before a byte is interpreted. Results, feedback, grades.csv and the resume state are
+written by the parent from its own memory, into a folder no worker can see or write.
+
+The policy layer inside the worker gives clear messages: importing a forbidden library gives a
+stand-in module whose every use raises (and records) "tensorflow.nn.conv2d is not allowed in
+this lab (line 12 of file.py)", so an unused import costs nothing; numpy.convolve, numpy.correlate
+and numpy.fft are stubs; an audit hook (a closure nothing else references, holding only
+immutable values) refuses processes, sockets, signals, ctypes, gc object walks, tracing,
+replacing a function's __code__, and Python-level file access outside the sandbox folder.
+A static scan (autograder.forbidden) flags uses of forbidden libraries and obfuscation.
 
 It does NOT stop:
-- a determined attacker: this is not a security boundary. There is no seccomp filter, no
-  namespaces, no separate user; the worker runs as the grader's user (root in CI containers).
-  Audit hooks are a CPython feature, not a kernel one: code that reaches raw memory (for example
-  numpy stride tricks aimed at interpreter internals, or a C extension already loaded) can
-  disable them. Grade classes you do not trust inside a container per submission (Gradescope).
-- reading files through a C library that opens them itself (the hook sees only Python-level
-  opens); files under Python's prefix, site-packages and /etc, /usr are readable on purpose.
-- a pure-Python or pure-numpy re-implementation of a library's algorithm (e.g. an FFT written by
-  hand): it is the student's own code as far as any tool can tell.
-- obfuscation the static scan misses that also avoids every hooked entry point; the dynamic hooks
-  cover imports by any route, but not a library module that the lab's own preamble imported.
+- in the "unprivileged-uid" and "none" modes, a determined attacker: the audit hook is CPython,
+  not the kernel; code that reaches raw memory or patches the stdlib functions the hook calls
+  (e.g. os.path.realpath) can weaken it, and C code (TensorFlow's file I/O, readline) opens
+  files the hook never sees. Files readable by the worker's uid stay readable, world-writable
+  folders (/tmp) writable. Only bubblewrap is a boundary; grade untrusted classes with it.
+- in the "bubblewrap" mode with the grader running as root, RLIMIT_NPROC does not bind (the
+  kernel exempts uid 0 outside the namespace): a fork bomb is cut off by the wall-time limits
+  and the PID namespace, not by a process count; CPU time and memory of other jobs on the same
+  machine can still be slowed (limits are per worker, there are no cgroups).
+- a pure-Python or pure-numpy re-implementation of a library's algorithm (e.g. an FFT written
+  by hand): it is the student's own code as far as any tool can tell.
+- tampering with the optional line count (`count_lines`, for the vectorization check) from
+  inside the student's own frames; code that reaches for frames is flagged by the static scan.
 - threads the student starts: they are killed with the worker, but may run between calls.
-- timing and CPU side effects on other jobs on the same machine (limits are per worker).
+- code in a Jupyter kernel (a student's self-check; nbgrader's execution, whose scores are
+  replaced by this sandbox's verdicts): that kernel is not this sandbox.
 """
 
 STATUSES = ("ok", "error", "timeout", "memory", "crashed", "forbidden", "bad_return")
@@ -102,6 +135,9 @@ class Limits:
     result_bytes: int = 64 * 1024**2  # largest reply accepted from the worker
     load_seconds: float = 30.0  # wall time to start the worker and run preamble + student code
     file_bytes: int = 16 * 1024**2  # RLIMIT_FSIZE: largest file the student's code may write
+    processes: int = 256  # RLIMIT_NPROC (threads count too; enforced for a non-root user)
+    #: "bubblewrap", "uid" or "none"; None: $CONVLAB_ISOLATION, else the strongest available.
+    isolation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +148,9 @@ class Policy:
     preamble: str = "import numpy as np\n"  # trusted: the lab's import cell
     forbid_numpy_convolve: bool = True  # stub numpy.convolve/correlate and numpy.fft
     python_path: tuple[str, ...] = ()  # extra sys.path entries for the preamble's imports
+    #: Leave starting processes to the OS sandbox alone (tests of that sandbox only): normally
+    #: the worker takes _posixsubprocess.fork_exec away too, the route no audit event covers.
+    allow_processes: bool = False
 
 
 @dataclass
@@ -124,6 +163,8 @@ class CallResult:
     message: str = ""
     seconds: float = 0.0
     forbidden: tuple[str, ...] = ()  # forbidden things attempted during this call
+    #: Python 'line' events in the student's file during the call (with count_lines=True).
+    line_events: int | None = None
 
 
 @dataclass
@@ -256,24 +297,296 @@ class _Output:
             return text
 
 
+# ---------------------------------------------------------------- isolation
+
+#: $CONVLAB_ISOLATION forces a mode: bubblewrap | uid | none (default: the strongest available).
+ISOLATION_ENV = "CONVLAB_ISOLATION"
+#: First uid of the pool the uid mode uses (default: a random block above 100000 per grader).
+SANDBOX_UID_ENV = "CONVLAB_SANDBOX_UID"
+MODE_NAMES = {
+    "bubblewrap": "bubblewrap",
+    "bwrap": "bubblewrap",
+    "uid": "unprivileged-uid",
+    "unprivileged-uid": "unprivileged-uid",
+    "none": "none",
+}
+#: uid/gid of the student's code inside bubblewrap (nobody/nogroup).
+BWRAP_UID = 65534
+#: Where the worker script and the scratch space appear inside bubblewrap.
+BWRAP_WORKER = "/convlab-worker/_worker.py"
+BWRAP_SCRATCH = "/tmp"
+#: How many uids the uid mode keeps for concurrent workers (one each).
+UID_POOL_SIZE = 64
+#: Files the interpreter needs from /etc (read-only; everything else in /etc stays out).
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives")
+TOP_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class IsolationUnavailable(RuntimeError):
+    """The isolation mode that was asked for cannot run on this machine."""
+
+
+@functools.cache
+def _bubblewrap_options() -> tuple[str, ...] | None:
+    """bwrap's namespace options that work here (None: bubblewrap cannot run at all).
+
+    `--disable-userns` (bwrap >= 0.8) stops the student's code from making nested user
+    namespaces; older bwrap runs without it.
+    """
+    exe = shutil.which("bwrap")
+    if exe is None:
+        return None
+    base = ("--unshare-all", "--unshare-user", "--die-with-parent", "--new-session")
+    for options in ((*base, "--disable-userns"), base):
+        probe = [exe, *options, "--ro-bind", "/", "/", "true"]
+        try:
+            if subprocess.run(probe, capture_output=True, timeout=20).returncode == 0:
+                return options
+        except (OSError, subprocess.SubprocessError):
+            return None
+    return None
+
+
+def bubblewrap_works() -> bool:
+    """Whether `bwrap` exists and can make the namespaces the sandbox uses."""
+    return _bubblewrap_options() is not None
+
+
+bubblewrap_works.cache_clear = _bubblewrap_options.cache_clear  # type: ignore[attr-defined]
+
+
+def isolation_mode(requested: str | None = None) -> str:
+    """ "bubblewrap", "unprivileged-uid" or "none": what workers will run in.
+
+    `requested` (or $CONVLAB_ISOLATION) forces a mode; a forced mode that cannot run raises
+    IsolationUnavailable rather than grading with less isolation than asked for.
+    """
+    want = (requested or os.environ.get(ISOLATION_ENV) or "auto").strip().lower()
+    if want == "auto":
+        if bubblewrap_works():
+            return "bubblewrap"
+        return "unprivileged-uid" if os.geteuid() == 0 else "none"
+    mode = MODE_NAMES.get(want)
+    if mode is None:
+        raise ValueError(f"unknown isolation {want!r}: use bubblewrap, uid or none")
+    if mode == "bubblewrap" and not bubblewrap_works():
+        raise IsolationUnavailable(
+            "bubblewrap was asked for but cannot run here (install the `bubblewrap` package; "
+            "user namespaces must be allowed)"
+        )
+    if mode == "unprivileged-uid" and os.geteuid() != 0:
+        raise IsolationUnavailable("the unprivileged-uid mode needs the grader to run as root")
+    return mode
+
+
+class _UidPool:
+    """Distinct unprivileged uids for concurrent workers, so no worker can signal another."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.base: int | None = None
+        self.busy: set[int] = set()
+
+    def acquire(self) -> int:
+        with self.lock:
+            if self.base is None:
+                configured = os.environ.get(SANDBOX_UID_ENV)
+                self.base = (
+                    int(configured)
+                    if configured
+                    else 100_000 + UID_POOL_SIZE * secrets.randbelow(1 << 20)
+                )
+            for uid in range(self.base, self.base + UID_POOL_SIZE):
+                if uid not in self.busy:
+                    self.busy.add(uid)
+                    return uid
+        raise RuntimeError(f"more than {UID_POOL_SIZE} workers at once")
+
+    def release(self, uid: int) -> None:
+        with self.lock:
+            self.busy.discard(uid)
+
+
+_UIDS = _UidPool()
+
+
+def _kill_uid(uid: int) -> None:
+    """Kill every process whose real or effective uid is `uid` (detached children included)."""
+    for _ in range(50):
+        found = False
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/status", "rb") as f:
+                    status = f.read()
+            except OSError:
+                continue
+            fields = dict(x.split(b":", 1) for x in status.splitlines() if b":" in x)
+            if fields.get(b"State", b"").split()[:1] == [b"Z"]:
+                continue  # already dead, waiting to be reaped
+            if str(uid).encode() in fields.get(b"Uid", b"").split()[:2]:
+                try:
+                    os.kill(int(entry.name), signal.SIGKILL)
+                    found = True
+                except (ProcessLookupError, PermissionError):
+                    pass
+        if not found:
+            return
+        time.sleep(0.005)
+
+
+def _site_dirs() -> list[str]:
+    dirs = set(site.getsitepackages())
+    dirs.update(p for p in sys.path if p and ("site-packages" in p or "dist-packages" in p))
+    return sorted(d for d in dirs if os.path.isdir(d))
+
+
+def _inside(path: str, root: str) -> bool:
+    root = root.rstrip("/") or "/"
+    return path == root or path.startswith(root + "/") or root == "/"
+
+
+@functools.cache
+def _python_roots(extra: tuple[str, ...]) -> tuple[str, ...]:
+    """Folders the worker's Python needs, read-only: the prefixes and site-packages on sys.path."""
+    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    candidates.update(_site_dirs())
+    candidates.update(extra)
+    roots: set[str] = set()
+    for path in candidates:
+        for p in (os.path.abspath(path), os.path.realpath(path)):
+            # Never the repo itself (solutions/, tests/, a secret), never "/" or /usr's parents.
+            if os.path.isdir(p) and p != "/" and not _inside(str(REPO_ROOT), p):
+                if not any(_inside(p, top) for top in ("/usr",)):
+                    roots.add(p)
+    # Keep the outermost folders only.
+    return tuple(sorted(r for r in roots if not any(r != o and _inside(r, o) for o in roots)))
+
+
+@functools.cache
+def _masked_paths(
+    forbidden: tuple[str, ...], roots: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
+    """(path, owner) of every forbidden library's package inside the folders the worker sees."""
+    names = sorted({m.split(".")[0] for m in forbidden if not m.startswith("numpy")})
+    found = []
+    for site_dir in sorted(set(_site_dirs()) | set(roots)):
+        if not any(_inside(os.path.realpath(site_dir), r) for r in (*roots, "/usr")):
+            continue
+        for name in names:
+            base = os.path.join(site_dir, name)
+            paths = [base, base + ".py", *glob.glob(glob.escape(base) + ".*.so")]
+            found.extend((p, name) for p in paths if os.path.lexists(p))
+    return tuple(dict.fromkeys(found))
+
+
+#: Imported before the worker drops to an unprivileged uid when the interpreter's folder is not
+#: readable by other users (e.g. Python under /root): modules a student's code may import later.
+PREIMPORT = (
+    "math", "itertools", "functools", "collections", "typing", "signal", "time", "random",
+    "copy", "operator", "numbers", "warnings", "string", "re", "statistics", "fractions",
+    "decimal", "array", "heapq", "bisect", "pathlib", "numpy.lib.stride_tricks", "numpy.random",
+    "numpy.linalg", "numpy.testing",
+)  # fmt: skip
+
+
+@functools.cache
+def _prefix_is_private() -> bool:
+    """Whether some folder of the interpreter cannot be read by an unprivileged user."""
+    for root in _python_roots(()):
+        path = Path(root)
+        for folder in (path, *path.parents):
+            try:
+                mode = folder.stat().st_mode
+            except OSError:
+                return True
+            if not mode & stat.S_IXOTH or (folder == path and not mode & stat.S_IROTH):
+                return True
+    return False
+
+
+def _protect_trusted_files() -> None:
+    """Uid mode: the course secret file 0600 and the reference cache folder 0700, when ours.
+
+    The worker then sees the host file system with another uid's permissions only.
+    """
+    euid = os.geteuid()
+    for path in _secret_paths():
+        try:
+            info = os.stat(path)
+            if info.st_uid == euid and info.st_mode & 0o077:
+                os.chmod(path, 0o700 if stat.S_ISDIR(info.st_mode) else 0o600)
+        except OSError:
+            continue
+
+
+def _secret_paths() -> list[str]:
+    """Trusted files that must never be visible inside, should they sit in a bound folder."""
+    paths = [os.environ.get("CONVLAB_COURSE_SECRET_FILE", "")]
+    cache = os.environ.get("CONVLAB_CACHE_DIR")
+    paths.append(cache or os.path.join(os.path.expanduser("~"), ".cache", "convlab"))
+    return [os.path.abspath(p) for p in paths if p]
+
+
+def _bwrap_command(policy: Policy, limits: Limits, masks: tuple[tuple[str, str], ...]) -> list[str]:
+    roots = _python_roots(tuple(policy.python_path))
+    exe = shutil.which("bwrap") or "bwrap"
+    cmd = [exe, *(_bubblewrap_options() or ()), "--cap-drop", "ALL", "--hostname", "convlab"]
+    cmd += ["--uid", str(BWRAP_UID), "--gid", str(BWRAP_UID)]
+    cmd += ["--ro-bind", "/usr", "/usr"]
+    for top in TOP_DIRS:
+        if os.path.islink(top):
+            cmd += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            cmd += ["--ro-bind", top, top]
+    for name in ETC_FILES:
+        cmd += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    for root in roots:
+        cmd += ["--ro-bind", root, root]
+    hidden = [(p, "") for p in _secret_paths() if any(_inside(p, r) for r in roots)]
+    for path, _ in [*masks, *hidden]:
+        if not os.path.lexists(path):
+            continue
+        if os.path.isdir(path) and not os.path.islink(path):
+            cmd += ["--perms", "0555", "--tmpfs", path, "--remount-ro", path]
+        else:
+            cmd += ["--ro-bind", "/dev/null", path]
+    cmd += ["--proc", "/proc", "--dev", "/dev"]
+    cmd += ["--size", str(max(limits.file_bytes * 4, 16 * 1024**2)), "--tmpfs", BWRAP_SCRATCH]
+    cmd += ["--ro-bind", str(WORKER_PATH), BWRAP_WORKER, "--chdir", BWRAP_SCRATCH]
+    return cmd
+
+
 # ---------------------------------------------------------------- the worker process
 
 
 class _Process:
     """One worker process, its pipes and its output-draining thread."""
 
-    def __init__(self, workdir: Path, limits: Limits, output: _Output) -> None:
+    def __init__(
+        self,
+        command: list[str],
+        *,
+        cwd: Path | str,
+        env: dict[str, str],
+        limits: Limits,
+        output: _Output,
+        mode: str,
+    ) -> None:
         to_worker_r, self.to_worker = os.pipe()
         self.from_worker, from_worker_w = os.pipe()
         out_r, out_w = os.pipe()
+        self.mode = mode
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-I", str(WORKER_PATH), str(to_worker_r), str(from_worker_w)],
+                [*command, str(to_worker_r), str(from_worker_w)],
                 stdin=subprocess.DEVNULL,
                 stdout=out_w,
                 stderr=out_w,
-                cwd=workdir,
-                env=_worker_env(workdir),
+                cwd=cwd,
+                env=env,
                 pass_fds=(to_worker_r, from_worker_w),
                 start_new_session=True,
                 close_fds=True,
@@ -289,18 +602,13 @@ class _Process:
 
     def _limit(self, limits: Limits) -> None:
         # prlimit from the parent rather than preexec_fn: preexec_fn is unsafe with threads.
-        # The limits are in place before the worker is sent any student code.
+        # The worker lowers its own limits again from its setup message, before any student
+        # code runs (inside bubblewrap this process is bwrap, not the worker).
         pid = self.proc.pid
-        settings = [
-            (resource.RLIMIT_AS, limits.memory_bytes, limits.memory_bytes),
-            (resource.RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 2),
-            (resource.RLIMIT_FSIZE, limits.file_bytes, limits.file_bytes),
-            (resource.RLIMIT_CORE, 0, 0),
-        ]
         try:
-            for which, soft, hard in settings:
-                resource.prlimit(pid, which, (soft, hard))
-        except ProcessLookupError:
+            for which, soft, hard in _rlimits(limits):
+                resource.prlimit(pid, getattr(resource, which), (soft, hard))
+        except (ProcessLookupError, ValueError):
             pass  # the worker already died; the first read reports it
 
     def send(self, header: dict, arrays: list[npt.NDArray], deadline: float) -> None:
@@ -397,6 +705,8 @@ class _Process:
             code = self.proc.wait(timeout=1.0)
         except subprocess.TimeoutExpired:
             return "crashed", "your code broke the connection to the grader"
+        if self.mode == "bubblewrap" and code > 128 and code - 128 in _SIGNALS:
+            code = -(code - 128)  # bwrap reports a worker killed by signal N as 128 + N
         if code == MEMORY_EXIT_CODE:
             return "memory", _memory_message(limits)
         if code < 0:
@@ -411,13 +721,23 @@ class _Process:
 
 
 _MEMORY_SIGNALS = ("SIGSEGV", "SIGABRT", "SIGBUS")
+_SIGNALS = {int(s) for s in signal.Signals}
 
 
 def _memory_message(limits: Limits) -> str:
     return f"your code ran out of memory (limit {limits.memory_bytes / 1024**3:.3g} GiB)"
 
 
-def _worker_env(workdir: Path) -> dict[str, str]:
+def _rlimits(limits: Limits) -> list[tuple[str, int, int]]:
+    return [
+        ("RLIMIT_AS", limits.memory_bytes, limits.memory_bytes),
+        ("RLIMIT_CPU", limits.cpu_seconds, limits.cpu_seconds + 2),
+        ("RLIMIT_FSIZE", limits.file_bytes, limits.file_bytes),
+        ("RLIMIT_CORE", 0, 0),
+    ]
+
+
+def _worker_env(workdir: Path | str) -> dict[str, str]:
     env = {
         name: os.environ[name]
         for name in ENV_ALLOWLIST
@@ -459,6 +779,10 @@ class Sandbox:
         self._started: float | None = None
         self._load: LoadResult | None = None
         self._events: list[str] = []
+        self._uid: int | None = None
+        self.masked: tuple[tuple[str, str], ...] = ()
+        #: "bubblewrap", "unprivileged-uid" or "none": how this submission's workers run.
+        self.isolation = isolation_mode(limits.isolation)
 
     def __enter__(self) -> Sandbox:
         return self
@@ -487,13 +811,50 @@ class Sandbox:
     # -- worker lifecycle
 
     def _stop(self) -> None:
+        if self._uid is not None:
+            # First, and before waiting for the output pipe: the worker and whatever it left
+            # behind, detached or not (a detached child may hold the pipe open).
+            _kill_uid(self._uid)
         if self._process is not None:
             self._events.extend(self._process.events)
             self._process.kill()
             self._process = None
+        if self._uid is not None:
+            _kill_uid(self._uid)
+            _UIDS.release(self._uid)
+            self._uid = None
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
+
+    def _launch(self) -> tuple[_Process, str]:
+        """A fresh worker in this sandbox's isolation mode, and its scratch folder's path."""
+        masks: tuple[tuple[str, str], ...] = ()
+        roots = _python_roots(tuple(self.policy.python_path))
+        if self.policy.forbidden_modules:
+            masks = _masked_paths(tuple(self.policy.forbidden_modules), roots)
+        self.masked = masks
+        if self.isolation == "bubblewrap":
+            command = [*_bwrap_command(self.policy, self.limits, masks), sys.executable, "-I"]
+            command.append(BWRAP_WORKER)
+            env = _worker_env(BWRAP_SCRATCH)
+            process = _Process(
+                command, cwd="/", env=env, limits=self.limits, output=self._output,
+                mode=self.isolation,
+            )  # fmt: skip
+            return process, BWRAP_SCRATCH
+        # A fresh empty folder per worker: nothing a crashed run wrote is seen by the next.
+        self._workdir = Path(tempfile.mkdtemp(prefix="convlab-sandbox-"))
+        if self.isolation == "unprivileged-uid":
+            _protect_trusted_files()
+            self._uid = _UIDS.acquire()
+            os.chown(self._workdir, self._uid, self._uid)
+        command = [sys.executable, "-I", str(WORKER_PATH)]
+        process = _Process(
+            command, cwd=self._workdir, env=_worker_env(self._workdir), limits=self.limits,
+            output=self._output, mode=self.isolation,
+        )  # fmt: skip
+        return process, str(self._workdir)
 
     def _start(self) -> LoadResult:
         """Start a worker and run preamble + student code in it."""
@@ -501,23 +862,34 @@ class Sandbox:
         remaining = self._remaining()
         if remaining <= 0:
             return LoadResult(False, "timeout", self._total_message())
-        # A fresh empty folder per worker: nothing a crashed run wrote is seen by the next.
-        self._workdir = Path(tempfile.mkdtemp(prefix="convlab-sandbox-"))
         seconds = min(self.limits.load_seconds, remaining)
         deadline = begin + seconds
-        process = self._process = _Process(self._workdir, self.limits, self._output)
+        process, scratch = self._launch()
+        self._process = process
+        rlimits = _rlimits(self.limits)
+        if self._uid is not None:
+            # Enforced only for a non-root user; threads count too. Distinct uid per worker.
+            rlimits.append(("RLIMIT_NPROC", self.limits.processes, self.limits.processes))
         setup = {
             "op": "load",
             "code": self.code,
             "filename": self.filename,
             "cell_starts": list(self.cell_starts),
-            "sandbox_dir": str(self._workdir),
+            "sandbox_dir": scratch,
             "result_bytes": self.limits.result_bytes,
+            "rlimits": rlimits,
+            "drop_to": [self._uid, self._uid] if self._uid is not None else None,
+            "preimport": list(PREIMPORT) if self._uid is not None and _prefix_is_private() else [],
+            "package_dirs": [list(m) for m in self.masked]
+            if self.isolation != "bubblewrap"
+            else [],
+            "readable": list(self.policy.python_path),
             "policy": {
                 "forbidden_modules": list(self.policy.forbidden_modules),
                 "preamble": self.policy.preamble,
                 "forbid_numpy_convolve": self.policy.forbid_numpy_convolve,
                 "python_path": list(self.policy.python_path),
+                "allow_processes": self.policy.allow_processes,
             },
         }
         try:
@@ -562,8 +934,14 @@ class Sandbox:
             self._load = self._start()
         return self._load
 
-    def call(self, function: str, *args: object, **kwargs: object) -> CallResult:
-        """Call the student's `function` on plain values and return what came back."""
+    def call(
+        self, function: str, *args: object, count_lines: bool = False, **kwargs: object
+    ) -> CallResult:
+        """Call the student's `function` on plain values and return what came back.
+
+        With `count_lines`, the result's `line_events` is the number of Python 'line' events
+        executed in the student's own file during the call (sys.settrace; off by default).
+        """
         load = self.load()
         if load.status in ("timeout", "crashed") or (load.status == "memory" and not load.defined):
             message = f"your code could not be loaded, so {function} was not run: {load.message}"
@@ -586,6 +964,7 @@ class Sandbox:
             "function": function,
             "args": [_encode_args(a, arrays) for a in args],
             "kwargs": {k: _encode_args(v, arrays) for k, v in kwargs.items()},
+            "count_lines": bool(count_lines),
         }
         start_events = len(process.events)
         call_begin = time.monotonic()
@@ -628,8 +1007,13 @@ class Sandbox:
         message = _text(reply, "message")
         if status == "memory":
             message = f"{_memory_message(self.limits)}\n{message}"
+        lines = reply.get("line_events")
         return CallResult(
-            status, value=value, type_name=_text(reply, "type_name")[:100], message=message
+            status,
+            value=value,
+            type_name=_text(reply, "type_name")[:100],
+            message=message,
+            line_events=lines if isinstance(lines, int) and not isinstance(lines, bool) else None,
         )
 
     @property
@@ -655,14 +1039,23 @@ class Sandbox:
 
 
 def _forbidden_message(attempted: tuple[str, ...], message: str) -> str:
+    if "not allowed in this lab" in message:
+        return message  # the worker's own error names the use and the student's line
     names = ", ".join(attempted)
     text = (
         f"not allowed in this lab: {names}. Write the convolution yourself with numpy loops "
         "or array operations"
     )
-    if not message or "not allowed in this lab" in message:
-        return text  # the worker's own error says the same thing again
-    return f"{text}\n{message}"
+    return f"{text}\n{message}" if message else text
 
 
-__all__ = ["SANDBOX_LIMITS_DOC", "CallResult", "Limits", "LoadResult", "Policy", "Sandbox"]
+__all__ = [
+    "SANDBOX_LIMITS_DOC",
+    "CallResult",
+    "IsolationUnavailable",
+    "Limits",
+    "LoadResult",
+    "Policy",
+    "Sandbox",
+    "isolation_mode",
+]

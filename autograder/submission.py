@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +21,10 @@ TEST_CELL_PATTERN = re.compile(r"^\s*(from\s+autograder|import\s+autograder|chec
 LINE_MAGIC = re.compile(r"^(\s*)(%|!|\w+\s*=\s*[!%])")
 HELP_LINE = re.compile(r"^(\s*)[\w.]+\?{1,2}\s*$")
 MAX_PROBLEM_CHARS = 300
+#: Student ids become file names and spreadsheet cells: these characters only, this long at most.
+ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.@-]")
+MAX_ID_CHARS = 64
+ID_HASH_CHARS = 8
 
 
 @dataclass
@@ -47,29 +54,88 @@ class Submission:
         return f"line {line}"
 
 
+def safe_id(raw: str) -> str:
+    """`raw` as a student id that is a safe file name and spreadsheet cell.
+
+    Letters, digits and `_ . @ -` only, not starting with `. @ -`, at most 64 characters. A name
+    that had to change gets a short hash of the original, so two different names never collide.
+    """
+    cleaned = ID_UNSAFE.sub("_", raw)
+    cleaned = re.sub(r"^[.@-]+", lambda m: "_" * len(m.group()), cleaned)
+    if cleaned == raw and 0 < len(cleaned) <= MAX_ID_CHARS:
+        return cleaned
+    digest = hashlib.sha256(raw.encode("utf-8", "surrogateescape")).hexdigest()[:ID_HASH_CHARS]
+    keep = cleaned[: MAX_ID_CHARS - ID_HASH_CHARS - 1]
+    return f"{keep}-{digest}" if keep else f"student-{digest}"
+
+
 def student_id(path: Path, *, lab: str | None = None) -> str:
-    """The nbgrader student folder for submitted/<student>/<lab>/<file>, else the file stem."""
+    """The nbgrader student folder for submitted/<student>/<lab>/<file>, else the file stem.
+
+    Always made safe by `safe_id` (characters, length).
+    """
     parts = path.parts
     if len(parts) >= 4 and parts[-4] == "submitted" and (lab is None or parts[-2] == lab):
-        return parts[-3]
-    return path.stem
+        return safe_id(parts[-3])
+    return safe_id(path.stem)
 
 
 def find_submissions(paths: list[Path], *, lab: str | None = None) -> list[Path]:
-    """Submission files in `paths` (files, folders, nbgrader submitted/ trees), sorted, unique."""
-    found: dict[Path, Path] = {}
+    """Submission files in `paths` (files, folders, nbgrader submitted/ trees), sorted, unique.
+
+    Symbolic links are listed too (never followed: `read_submission` refuses them with a
+    message), so a link to a classmate's file can never stand in for, or hide, that classmate.
+    """
+    found: dict[str, Path] = {}
     for path in paths:
-        candidates = [path] if path.is_file() else sorted(path.rglob("*")) if path.is_dir() else []
+        single = path.is_symlink() or path.is_file()
+        candidates = [path] if single else sorted(path.rglob("*")) if path.is_dir() else []
         for candidate in candidates:
             relative = candidate.relative_to(path).parts if candidate != path else ()
-            if not candidate.is_file() or candidate.suffix not in SUFFIXES:
+            if candidate.suffix not in SUFFIXES:
+                continue
+            if not (candidate.is_symlink() or candidate.is_file()):
                 continue
             if any(p.startswith(".") or p in SKIPPED_DIRS for p in (*relative, candidate.name)):
                 continue
             if lab is not None and "submitted" in candidate.parts and candidate.parent.name != lab:
                 continue  # another lab's folder in the same nbgrader tree
-            found.setdefault(candidate.resolve(), candidate)
+            found.setdefault(os.path.abspath(candidate), candidate)
     return sorted(found.values())
+
+
+def _read_regular_file(path: Path, problems: list[str]) -> bytes | None:
+    """The bytes of `path` if it is a regular file (never through a symbolic link), else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as error:
+        if path.is_symlink():
+            try:
+                target = os.readlink(path)
+            except OSError:
+                target = "?"
+            problems.append(
+                _clip(
+                    f"this submission is a symbolic link (to {target}), not a regular file; it "
+                    "was not read — submit your own file"
+                )
+            )
+        else:
+            problems.append(f"the file could not be read: {error.strerror or error}")
+        return None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            problems.append("this submission is not a regular file; it was not read")
+            return None
+        if info.st_size > MAX_FILE_BYTES:
+            problems.append(
+                f"the file is {info.st_size / 1024**2:.1f} MB, over the "
+                f"{MAX_FILE_BYTES // 1024**2} MB limit; clear the outputs (Kernel > Restart & "
+                "Clear Output) and save again"
+            )
+            return None
+        return f.read(MAX_FILE_BYTES + 1)
 
 
 def _clip(text: str) -> str:
@@ -204,16 +270,11 @@ def read_submission(
     submission = Submission(student_id(path, lab=lab), path, "", [], kind, [])
     problems = submission.problems
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            problems.append(
-                f"the file is {size / 1024**2:.1f} MB, over the {MAX_FILE_BYTES // 1024**2} MB "
-                "limit; clear the outputs (Kernel > Restart & Clear Output) and save again"
-            )
-            return submission
-        data = path.read_bytes()
+        data = _read_regular_file(path, problems)
     except OSError as error:
         problems.append(f"the file could not be read: {error.strerror or error}")
+        return submission
+    if data is None:
         return submission
     if not data.strip():
         problems.append("the file is empty")

@@ -2,15 +2,18 @@
 
 Builds a synthetic class of lab 03 notebooks (correct vectorized and naive conv2d, every known
 mistake, a few hostile submissions), grades it both ways in one run, and prints seconds per
-submission, the ratio, and whether the verdicts agree.
+submission, the ratio, and whether the verdicts agree. The class is graded twice by the
+autograder in the same run, with the default isolation (bubblewrap where it runs) and with none,
+and the cost of isolation per submission is printed, with a worker start-up micro-benchmark.
 
-    python benchmarks/grading.py [--copies 6] [--keep DIR]
+    python benchmarks/grading.py [--copies 6] [--keep DIR] [--skip-nbgrader]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import statistics
 import subprocess
 import sys
@@ -28,6 +31,8 @@ from autograder.classroom import (  # noqa: E402
     student_notebook,
     submit,
 )
+from autograder.registry import get_lab  # noqa: E402
+from autograder.sandbox import isolation_mode  # noqa: E402
 
 LAB = "03_filter_banks"
 SUBMISSIONS = ROOT / "tests" / "submissions"
@@ -63,18 +68,36 @@ def build_class(course: Path, copies: int) -> dict[str, str]:
     return kinds
 
 
-def run_ours(course: Path, out: Path) -> tuple[float, dict[str, float]]:
+def run_ours(course: Path, out: Path, isolation: str = "") -> tuple[float, dict[str, float]]:
+    env = dict(os.environ)
+    if isolation:
+        env["CONVLAB_ISOLATION"] = isolation
     start = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "autograder", "grade", "--lab", LAB, "--jobs", "2", "--force",
          "--out", str(out), str(course / "submitted")],
-        capture_output=True, text=True,
+        capture_output=True, text=True, env=env,
     )  # fmt: skip
     seconds = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"autograder grade failed:\n{result.stderr[-3000:]}")
     with open(out / "grades.csv") as f:
         return seconds, {r["student"]: float(r["score"]) for r in csv.DictReader(f)}
+
+
+def worker_startup(mode: str, runs: int = 20) -> float:
+    """Median seconds to start a worker and load a tiny submission in one isolation mode."""
+    from autograder.sandbox import Limits, Policy, Sandbox
+
+    policy = Policy(forbidden_modules=get_lab(LAB).forbidden_modules)
+    code = "import numpy as np\n\ndef conv2d(x, w, s, p):\n    return np.zeros(1)\n"
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        with Sandbox(code, policy=policy, limits=Limits(isolation=mode)) as box:
+            box.call("conv2d", 1, 2, 3, 4)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def run_nbgrader(course: Path) -> tuple[float, dict[str, float]]:
@@ -91,8 +114,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=6, help="students per correct variant")
     parser.add_argument("--keep", type=Path, help="keep the course folder here")
+    parser.add_argument("--skip-nbgrader", action="store_true", help="isolation figures only")
     args = parser.parse_args()
 
+    mode = isolation_mode()
     with tempfile.TemporaryDirectory() as tmp:
         course = make_course(args.keep or Path(tmp) / "course", LAB)
         kinds = build_class(course, args.copies)
@@ -101,10 +126,23 @@ def main() -> int:
             f"{k}: {list(kinds.values()).count(k)}" for k in sorted(set(kinds.values()))
         )
         print(f"synthetic class: {n} submissions of {LAB} ({counts})")
+        run_ours(course, Path(tmp) / "warm-up", isolation="none")  # fills the reference cache
         ours_s, ours = run_ours(course, Path(tmp) / "grades")
-        nbg_s, nbg = run_nbgrader(course)
+        bare_s, bare = run_ours(course, Path(tmp) / "grades-none", isolation="none")
+        nbg_s, nbg = (0.0, {}) if args.skip_nbgrader else run_nbgrader(course)
 
+    print(f"\n{'isolation':<28}{'total s':>10}{'s/submission':>15}")
+    print(f"{mode:<28}{ours_s:>10.1f}{ours_s / n:>15.3f}")
+    print(f"{'none':<28}{bare_s:>10.1f}{bare_s / n:>15.3f}")
+    print(f"isolation costs {(ours_s - bare_s) / n:+.3f} s per submission (goal < 0.1 s)")
     ordinary = [s for s, k in kinds.items() if k != "hostile"]
+    same = sum(abs(ours[s] - bare[s]) < 1e-6 for s in ordinary)
+    print(f"same scores with and without isolation: {same} of {len(ordinary)} ordinary")
+    for m in dict.fromkeys([mode, "none"]):
+        print(f"worker start + one call, median of 20 ({m}): {worker_startup(m):.3f} s")
+    if args.skip_nbgrader:
+        return 0
+
     agree = [s for s in ordinary if abs(ours[s] - nbg.get(s, -1)) < 1e-6]
     hostile = [s for s, k in kinds.items() if k == "hostile"]
     print(f"\n{'path':<28}{'total s':>10}{'s/submission':>15}")

@@ -33,11 +33,11 @@ def conv2d(inputs, filters, strides, padding):
 
 FLAGGED = [
     ("import numpy as np\ny = np.convolve(a, b)\n", 2, "np.convolve"),
-    ("from scipy.signal import correlate2d\n", 1, "import scipy.signal"),
-    ("from scipy import signal\ny = signal.correlate2d(a, b)\n", 1, "import scipy"),
+    ("from scipy.signal import correlate2d\ny = correlate2d(a, b)\n", 2, "correlate2d"),
     ("from scipy import signal\ny = signal.correlate2d(a, b)\n", 2, "signal.correlate2d"),
-    ("import tensorflow as tf\n", 1, "import tensorflow"),
+    ("import tensorflow as tf\nshape = tf.zeros((2, 2)).shape\n", 2, "tf.zeros"),
     ("import tensorflow as tf\ny = tf.nn.conv2d(x, k, 1, 'SAME')\n", 2, "tf.nn.conv2d"),
+    ("import scipy.ndimage\nf = scipy.ndimage\n", 2, "scipy.ndimage"),
     ("import numpy as np\nf = getattr(np, 'con' + 'volve')\n", 2, "getattr with a computed name"),
     ("import numpy as np\nf = getattr(np, 'convolve')\n", 2, "getattr(..., 'convolve')"),
     ("tf = __import__('tensor' + 'flow')\n", 1, "__import__"),
@@ -49,7 +49,9 @@ FLAGGED = [
     ("import base64\ncode = base64.b64decode('aW1wb3J0')\n", 2, "base64.b64decode"),
     ("import numpy as np\ny = np.fft.fft2(x)\n", 2, "np.fft.fft2"),
     ("import cv2\ny = cv2.filter2D(img, -1, k)\n", 2, "cv2.filter2D"),
-    ("from convlab import kernels\n", 1, "import convlab"),
+    ("from convlab import kernels\nk = kernels.sobel_x\n", 2, "kernels.sobel_x"),
+    ("import sys\nsys.meta_path.clear()\n", 2, "sys.meta_path"),
+    ("def f():\n    return f.__closure__\n", 2, "f.__closure__"),
     ("import ctypes\n", 1, "import ctypes"),
 ]
 
@@ -59,11 +61,11 @@ FLAGGED = [
     FLAGGED,
     ids=[
         "np-convolve",
-        "from-scipy-signal",
-        "scipy-import",
+        "from-scipy-signal-call",
         "scipy-signal-call",
-        "import-tf",
+        "tf-other-use",
         "tf-nn-conv2d",
+        "scipy-module-as-value",
         "getattr-computed",
         "getattr-constant",
         "dunder-import",
@@ -76,6 +78,8 @@ FLAGGED = [
         "np-fft2",
         "cv2-filter2d",
         "convlab",
+        "meta-path",
+        "closure",
         "ctypes",
     ],
 )
@@ -111,4 +115,30 @@ def test_message_is_for_a_student():
 def test_forbidden_modules_come_from_the_policy():
     """Is an import flagged only when the lab's policy forbids that module?"""
     assert scan("import tensorflow as tf\n", forbidden_modules=()) == []
-    assert scan("import tensorflow.nn\n", forbidden_modules=("tensorflow",))
+    assert scan("import tensorflow.nn\nx = tensorflow.nn.relu\n", forbidden_modules=("tensorflow",))
+
+
+UNUSED_IMPORTS = """\
+import numpy as np
+import tensorflow as tf
+import scipy.signal
+from scipy.ndimage import convolve
+from convlab import kernels
+
+def conv2d(inputs, filters, strides, padding):
+    return np.zeros((1, 1, 1, 1))
+"""
+
+
+def test_unused_import_of_a_forbidden_library_is_not_a_finding():
+    """Does importing TensorFlow, SciPy or convlab without using them cost nothing?"""
+    assert scan(UNUSED_IMPORTS, forbidden_modules=FORBIDDEN) == []
+
+
+def test_use_names_the_line_and_the_library():
+    """Is a use of an imported forbidden library flagged on its own line, naming the library?"""
+    code = "import tensorflow as tf\n\n\ndef conv2d(x, w, s, p):\n"
+    code += "    return tf.nn.conv2d(x, w, s, p)\n"
+    (finding,) = scan(code, forbidden_modules=FORBIDDEN)
+    assert finding.line == 5 and finding.what == "tf.nn.conv2d"
+    assert finding.message.startswith("line 5: tf.nn.conv2d uses tensorflow, which is not allowed")

@@ -1,8 +1,9 @@
 # Hostile fixture: writes its own tensorflow.py into the working folder, puts that folder first
-# on sys.path and imports it (hoping the grader's reference would pick it up).
-# Expected: writing the file works (it stays in the worker's own empty temp folder, deleted
-# afterwards); the import is blocked by name, so the call status is "forbidden" with
-# "tensorflow" in used_forbidden. The grader's TensorFlow is a different process. Grade: 0.
+# on sys.path, imports it and uses it (hoping the grader's reference would pick it up).
+# Expected: writing the file works (it stays in the worker's own scratch folder, gone
+# afterwards); the import gives the lab's stand-in for tensorflow, not the fake, so the use
+# `tensorflow.nn.conv2d` fails: call status "forbidden" with "tensorflow" in used_forbidden.
+# The grader's TensorFlow is a different process. Grade: 0.
 import os
 import sys
 
@@ -15,4 +16,5 @@ def conv2d(inputs, filters, strides, padding):
     sys.path.insert(0, os.getcwd())
     import tensorflow
 
+    tensorflow.nn.conv2d(inputs, filters, strides, padding)
     return np.zeros((1, 1, 1, 1))
