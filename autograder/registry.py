@@ -140,7 +140,12 @@ LABS: dict[str, Lab] = {
                     function="output_size",
                     exercise="output_size",
                     description="output length along one axis for VALID or SAME padding",
-                    tests=(Test("output_size", 2), Test("hidden", 1, hidden=True)),
+                    tests=(
+                        Test("output_size", 2),
+                        #: padding in lower or mixed case (every other suite: upper case)
+                        Test("letter_case", 0.5),
+                        Test("hidden", 1, hidden=True),
+                    ),
                 ),
                 Item(
                     function="same_padding",
@@ -161,6 +166,7 @@ LABS: dict[str, Lab] = {
                     tests=(
                         Test("strided_valid", 2),
                         Test("strided_same", 2),
+                        Test("letter_case", 1),
                         Test("hidden", 2, hidden=True),
                     ),
                 ),

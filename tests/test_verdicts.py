@@ -48,6 +48,18 @@ def test_correct_math_with_only_the_canonical_api_keeps_80_percent(lab, function
     assert _item_ratio(report, function) >= 0.8
 
 
+def test_lab02_padding_only_as_documented_keeps_80_percent():
+    """output_size and convolve2d_strided accepting only "SAME"/"VALID": they lose only
+    letter_case, >= 80% of each item."""
+    report = grade_submission(
+        SUBMISSIONS / "api" / "upper_case_only.py", get_lab("02_stride_padding"), student="upper"
+    )
+    for function in ("output_size", "convolve2d_strided"):
+        lost = {t.suite for t in report.tests if t.function == function and t.score < t.max_score}
+        assert lost == {"letter_case"}, function
+        assert _item_ratio(report, function) >= 0.8
+
+
 # ----------------------------------------------------------------------------------------------
 # The realistic corpus graded end to end (lab 03): the labels a student reads
 
