@@ -214,7 +214,7 @@ def _read(path: Path, lab: Lab) -> Submission:
     ...) a reading problem instead of a traceback."""
     try:
         return read_submission(path, lab=lab.id, expected_cells=lab.solution_cells)
-    except (Exception, RecursionError) as error:
+    except Exception as error:  # RecursionError included
         kind = "ipynb" if path.suffix == ".ipynb" else "py"
         what = "notebook" if kind == "ipynb" else "file"
         problem = (
