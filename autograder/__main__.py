@@ -1,4 +1,4 @@
-"""Command line: `python -m autograder check|grade|gradescope ...` (see --help)."""
+"""Command line: `python -m autograder check|grade|gradescope|report ...` (see --help)."""
 
 from __future__ import annotations
 
@@ -16,13 +16,20 @@ def _guess_lab(path: Path) -> str | None:
     return None
 
 
+def _fail(message: str, code: int = 2) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
 def cmd_check(args: argparse.Namespace) -> int:
+    """0 when every visible test passes, 1 when one fails, 2 when the notebook cannot be used."""
     from .grade import grade_submission
 
+    if not args.notebook.is_file():
+        return _fail(f"no such file: {args.notebook}")
     lab_id = args.lab or _guess_lab(args.notebook)
     if lab_id is None:
-        print(f"Which lab is {args.notebook}? Pass --lab, one of: {', '.join(LABS)}")
-        return 2
+        return _fail(f"which lab is {args.notebook}? Pass --lab, one of: {', '.join(LABS)}")
     report = grade_submission(args.notebook, get_lab(lab_id), hidden=False)
     for problem in report.problems:
         print(f"! {problem}")
@@ -30,30 +37,86 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(test.output)
     print(f"\nVisible tests: {report.score:g} / {report.max_score:g} points.")
     print("Hidden tests run at grading time on cases drawn for you; pass these first.")
-    return 0
+    return 0 if report.score >= report.max_score and not report.problems else 1
+
+
+def _limits(args: argparse.Namespace):
+    from .sandbox import Limits
+
+    base = Limits()
+    return Limits(
+        call_seconds=args.call_seconds or base.call_seconds,
+        total_seconds=args.total_seconds or base.total_seconds,
+        load_seconds=args.load_seconds or base.load_seconds,
+        cpu_seconds=args.cpu_seconds or base.cpu_seconds,
+        memory_bytes=args.memory_mb * 1024**2 if args.memory_mb else base.memory_bytes,
+        output_bytes=base.output_bytes,
+        result_bytes=base.result_bytes,
+        file_bytes=base.file_bytes,
+    )
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        index, count = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shard takes i/n, e.g. 1/4; got {text!r}") from None
+    if not 1 <= index <= count:
+        raise argparse.ArgumentTypeError(f"--shard {text}: i must be between 1 and n")
+    return index, count
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from .grade import grade_class
+    from .grade import GradeError, grade_class
 
-    results = grade_class(
-        args.submissions, args.lab, out_dir=args.out, jobs=args.jobs, force=args.force
-    )
-    scores = [r["score"] for r in results]
     lab = get_lab(args.lab)
+    out: Path = args.out or Path("grades") / lab.id
+    try:
+        results = grade_class(
+            args.submissions,
+            lab.id,
+            out_dir=out,
+            jobs=args.jobs,
+            force=args.force,
+            limits=_limits(args),
+            shard=args.shard,
+        )
+    except GradeError as error:
+        return _fail(str(error))
+    scores = [r["score"] for r in results]
     print(
         f"graded {len(results)} submissions for {lab.id}: "
-        f"mean {sum(scores) / max(len(scores), 1):.2f}"
-        f" / {lab.max_score:g}; results in {args.out}/ (grades.csv, feedback/, grades.png)"
+        f"mean {sum(scores) / max(len(scores), 1):.2f} / {lab.max_score:g}; "
+        f"results in {out}/ (grades.csv, feedback/, grades.png); "
+        f"class report: python -m autograder report {out}"
     )
     return 0
 
 
 def cmd_gradescope(args: argparse.Namespace) -> int:
-    from .gradescope import build_bundle
+    from .gradescope import BundleError, build_bundle, resolve_secret
 
-    path = build_bundle(args.lab, args.out)
-    print(f"wrote {path}: upload it as the autograder of a Gradescope programming assignment")
+    try:
+        secret = resolve_secret(args.secret_file)
+        path = build_bundle(args.lab, args.out, secret=secret, trial=args.trial)
+    except BundleError as error:
+        return _fail(str(error))
+    kind = "a TRIAL bundle (no course secret)" if not secret else "with the course secret"
+    print(
+        f"wrote {path}, {kind}: upload it as the autograder of a Gradescope programming "
+        "assignment (Ubuntu 22.04 or 24.04 base image)"
+    )
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import ReportError, write_class_report
+
+    try:
+        path = write_class_report(args.out_dir, extra_dirs=args.more, lab_id=args.lab)
+    except ReportError as error:
+        return _fail(str(error))
+    print(f"wrote {path}")
     return 0
 
 
@@ -69,15 +132,41 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("grade", help="grade a class (files, folders or an nbgrader submitted/)")
     p.add_argument("--lab", required=True, choices=sorted(LABS))
     p.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default 2)")
-    p.add_argument("--out", type=Path, default=Path("grades"), help="output folder")
+    p.add_argument("--out", type=Path, help="output folder (default grades/LAB/)")
     p.add_argument("--force", action="store_true", help="regrade students already graded")
+    p.add_argument("--shard", type=_shard, help="grade only shard i of n (by student id), e.g. 1/4")
+    limits = p.add_argument_group("limits per submission (written into each result)")
+    limits.add_argument("--call-seconds", type=float, help="wall time per call (default 10)")
+    limits.add_argument("--total-seconds", type=float, help="wall time per submission (120)")
+    limits.add_argument("--load-seconds", type=float, help="start + top-level code (30)")
+    limits.add_argument("--cpu-seconds", type=int, help="CPU time per worker (120)")
+    limits.add_argument(
+        "--memory-mb",
+        type=int,
+        help="address space per worker (2048; labs that import TensorFlow get at least 16384, "
+        "which TensorFlow reserves without using)",
+    )
     p.add_argument("submissions", type=Path, nargs="+")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("gradescope", help="build a Gradescope autograder zip for a lab")
     p.add_argument("--lab", required=True, choices=sorted(LABS))
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument(
+        "--secret-file",
+        type=Path,
+        help="the course secret (default: $CONVLAB_COURSE_SECRET or $CONVLAB_COURSE_SECRET_FILE)",
+    )
+    p.add_argument(
+        "--trial", action="store_true", help="build without a course secret (not for a real class)"
+    )
     p.set_defaults(func=cmd_gradescope)
+
+    p = sub.add_parser("report", help="OUT_DIR/report.html: the class at a glance")
+    p.add_argument("out_dir", type=Path, help="a `grade --out` folder; the report is written here")
+    p.add_argument("more", type=Path, nargs="*", help="more folders to merge (e.g. other shards)")
+    p.add_argument("--lab", choices=sorted(LABS), help="default: the lab of the stored results")
+    p.set_defaults(func=cmd_report)
 
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -10,9 +10,10 @@ import os
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from .sandbox import CallResult, Limits, Policy, Sandbox, isolation_mode
 from .submission import Submission, find_submissions, read_submission, safe_id, student_id
 
 #: Written into every result so a re-run can tell whether a stored result is still current.
-GRADER_VERSION = "1"
+GRADER_VERSION = "2"
 #: Labs whose preamble imports TensorFlow need more address space than RLIMIT_AS's default.
 TF_MEMORY_BYTES = 16 * 1024**3
 #: A function that timed out on small cases in this many tests is not run in its other tests.
@@ -52,27 +53,65 @@ class StudentReport:
     output: str = ""
     sha256: str = ""
     seconds: float = 0.0
+    #: More `extra_data` for results.json (the limits used, the shard, ...), set by the caller.
+    extra: dict[str, Any] = field(default_factory=dict)
     #: How the student's code ran: "bubblewrap", "unprivileged-uid" or "none".
     isolation: str = ""
 
     def results_json(self) -> dict[str, Any]:
-        """Gradescope's results.json: score, tests[name, score, max_score, status, output, ...]."""
+        """Gradescope's results.json: only its spec's fields (tests/gradescope_results.schema.json).
+
+        The spec has no top-level `max_score`: it is kept in `extra_data` with everything the
+        class report reads (limits, seconds, per-test mistakes and why a test stopped).
+        """
         summary = "\n".join(self.problems) if self.problems else ""
+        extra: dict[str, Any] = {
+            "student": self.student,
+            "lab": self.lab,
+            "max_score": self.max_score,
+            "seconds": round(self.seconds, 3),
+            "submission_sha256": self.sha256,
+            "grader_version": GRADER_VERSION,
+            "problems": list(self.problems),
+        }
+        if self.isolation:
+            extra["isolation"] = self.isolation
+        extra.update(self.extra)
         return {
             "score": self.score,
-            "max_score": self.max_score,
+            "execution_time": round(self.seconds, 2),
             "output": summary,
             "visibility": "visible",
             "stdout_visibility": "hidden",
-            "tests": [t.gradescope() for t in self.tests],
-            "extra_data": {
-                "student": self.student,
-                "lab": self.lab,
-                "submission_sha256": self.sha256,
-                "grader_version": GRADER_VERSION,
-                "isolation": self.isolation,
-            },
+            "tests": [_test_json(t) for t in self.tests],
+            "extra_data": extra,
         }
+
+
+def _test_json(t: TestResult) -> dict[str, Any]:
+    """One test as Gradescope shows it, plus what the class report counts in `extra_data`."""
+    data = t.gradescope()
+    failures = getattr(t, "failures", None) or []
+    mistakes: dict[str, str] = {}  # mistake -> the smallest case's message that showed it
+    for f in sorted(failures, key=lambda f: getattr(f.case, "size", 0)):
+        name = getattr(f, "mistake", None)
+        if name and name not in mistakes:
+            mistakes[name] = str(getattr(f, "message", ""))
+    tiers = sorted({str(f.tier) for f in failures if getattr(f, "tier", None)})
+    data["extra_data"] = {
+        "function": t.function,
+        "suite": t.suite,
+        "hidden": bool(t.hidden),
+        "cases_passed": t.passed,
+        "cases": t.total,
+        "seconds": round(float(getattr(t, "seconds", 0.0) or 0.0), 3),
+        "stopped": getattr(t, "stopped", None),
+        "forbidden": list(getattr(t, "forbidden", ()) or ()),
+        "failed_tiers": tiers,
+        "mistakes": list(mistakes),
+        "mistake_examples": mistakes,
+    }
+    return data
 
 
 def policy_for(lab: Lab) -> Policy:
@@ -172,7 +211,7 @@ def grade_submission(
     max_score = lab.max_score if hidden else sum(t.max_score for t in tests)
     return StudentReport(
         student, path, lab.id, score, max_score, tests, problems, output, _sha256(path),
-        time.monotonic() - start, isolation,
+        time.monotonic() - start, isolation=isolation,
     )  # fmt: skip
 
 
@@ -234,8 +273,6 @@ def _error_text(error: BaseException) -> str:
 
 def _log_grader_error(path: Path, what: str) -> None:
     """The traceback on stderr, for the TA (the student's report only says the error)."""
-    import traceback
-
     print(f"grader error on {path} ({what}):", file=sys.stderr)
     traceback.print_exc(file=sys.stderr)
 
@@ -367,23 +404,49 @@ def _stored_result(out_dir: Path, student: str, sha: str) -> dict[str, Any] | No
     return data if current else None
 
 
-def write_grades_csv(lab: Lab, out_dir: Path, students: Sequence[str]) -> Path:
-    """grades.csv: a row per student, a column per test, from the stored results."""
-    columns = [f"{i.function}: {t.suite}" for i in lab.items for t in i.tests]
-    rows = []
-    for student in sorted(students):
+def stored_results(out_dir: Path) -> dict[str, dict[str, Any]]:
+    """Every results.json stored in `out_dir` (`<student>.json`), by file stem; unreadable ones
+    are skipped."""
+    found = {}
+    for path in sorted(out_dir.glob("*.json")):
         try:
-            data = json.loads((out_dir / f"{student}.json").read_text())
+            data = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        scores = {t["name"]: t["score"] for t in data.get("tests", [])}
+        if isinstance(data, dict) and isinstance(data.get("extra_data"), dict):
+            found[path.stem] = data
+    return found
+
+
+def _max_score(data: dict[str, Any], lab: Lab) -> float:
+    return data.get("extra_data", {}).get("max_score", data.get("max_score", lab.max_score))
+
+
+def write_grades_csv(lab: Lab, out_dir: Path, students: Sequence[str] | None = None) -> Path:
+    """grades.csv: a row per student, a column per test, then the seconds grading took.
+
+    Built from every result of this lab stored in `out_dir` (or only `students`), so regrading one
+    student keeps everyone else's row.
+    """
+    columns = [f"{i.function}: {t.suite}" for i in lab.items for t in i.tests]
+    stored = {
+        student: data
+        for student, data in stored_results(out_dir).items()
+        if data["extra_data"].get("lab") == lab.id and (students is None or student in students)
+    }
+    rows = []
+    for student in sorted(stored):
+        data = stored[student]
+        scores = {t.get("name"): t.get("score", 0) for t in data.get("tests", [])}
+        seconds = data.get("execution_time", data["extra_data"].get("seconds", ""))
         rows.append(
-            [student, data.get("score", 0), data.get("max_score", lab.max_score)]
+            [student, data.get("score", 0), _max_score(data, lab)]
             + [scores.get(c, 0) for c in columns]
+            + [seconds]
         )
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([_cell(c) for c in ["student", "score", "max_score", *columns]])
+    writer.writerow([_cell(c) for c in ["student", "score", "max_score", *columns, "seconds"]])
     writer.writerows([[_cell(c) for c in row] for row in rows])
     path = out_dir / "grades.csv"
     _write_atomic(path, buf.getvalue().encode())
@@ -417,6 +480,25 @@ def _write_histogram(lab: Lab, scores: list[float], path: Path) -> None:
     _write_atomic(path, buf.getvalue())
 
 
+class GradeError(ValueError):
+    """A class cannot be graded as asked (missing path, nothing found, another lab's folder)."""
+
+
+def shard_of(student: str, shards: int) -> int:
+    """The shard (1..shards) a student belongs to: a stable hash of the id, the same anywhere."""
+    digest = hashlib.sha256(student.encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big") % shards + 1
+
+
+def other_labs(out_dir: Path, lab_id: str) -> set[str]:
+    """Labs other than `lab_id` whose results are stored in `out_dir`."""
+    return {
+        str(d["extra_data"].get("lab"))
+        for d in stored_results(out_dir).values()
+        if d["extra_data"].get("lab") not in (None, lab_id)
+    }
+
+
 def grade_class(
     paths: Sequence[Path],
     lab_id: str,
@@ -426,16 +508,33 @@ def grade_class(
     force: bool = False,
     limits: Limits | None = None,
     progress: bool = True,
+    shard: tuple[int, int] | None = None,
 ) -> list[dict[str, Any]]:
     """Grade every submission under `paths`; returns the results.json of each, by student.
 
     Finished students are skipped (their stored result reused) unless `force` or their file
     changed. Each student runs in their own worker processes, so one student's crash, hang or
-    flood cannot touch another's grade.
+    flood cannot touch another's grade. `shard=(i, n)` grades only the students of shard i of n
+    (`shard_of`), so n machines can split a class and `report` merges their folders.
+
+    Raises GradeError, before grading anyone, when a path is missing, no submission is found, or
+    `out_dir` already holds another lab's results.
     """
     lab = get_lab(lab_id)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if missing:
+        raise GradeError(f"no such file or folder: {', '.join(missing)}")
+    if out_dir.exists():
+        others = other_labs(out_dir, lab.id)
+        if others:
+            raise GradeError(
+                f"{out_dir} already holds results of {', '.join(sorted(others))}; grade "
+                f"{lab.id} into its own folder (the default is grades/{lab.id}/)"
+            )
     files = find_submissions(list(paths), lab=lab.id)
+    if not files:
+        raise GradeError(f"no .ipynb or .py submission found in {', '.join(str(p) for p in paths)}")
+    out_dir.mkdir(parents=True, exist_ok=True)
     by_student: dict[str, Path] = {}
     for f in files:
         sid = student_id(f, lab=lab.id)
@@ -443,17 +542,24 @@ def grade_class(
             print(f"note: {f} ignored; {by_student[sid]} is already graded for {sid}")
             continue
         by_student[sid] = f
+    if shard is not None:
+        index, count = shard
+        by_student = {s: f for s, f in by_student.items() if shard_of(s, count) == index}
+    effective = asdict(limits_for(lab, limits))
     todo, results = [], {}
     for sid, f in by_student.items():
         stored = None if force else _stored_result(out_dir, sid, _sha256(f))
+        if stored is not None and stored.get("extra_data", {}).get("limits") != effective:
+            stored = None  # graded under other limits: grade again
         if stored is None:
             todo.append((sid, f))
         else:
             results[sid] = stored
     mode = isolation_mode(limits.isolation if limits else None)
     if progress:
+        where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
         print(
-            f"{lab.id}: {len(todo)} to grade, {len(results)} already graded"
+            f"{lab.id}{where}: {len(todo)} to grade, {len(results)} already graded"
             + (" (--force regrades them)" if results else "")
             + f"; isolation: {mode}",
             file=sys.stderr,
@@ -469,6 +575,9 @@ def grade_class(
         from .reference import tensorflow
 
         tensorflow()
+    extra: dict[str, Any] = {"limits": effective}
+    if shard is not None:
+        extra["shard"] = f"{shard[0]}/{shard[1]}"
     bar = tqdm(total=len(todo), desc=f"grading {lab.id}", unit="student", disable=not progress)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {
@@ -479,6 +588,7 @@ def grade_class(
             sid = futures[future]
             try:
                 report = future.result()
+                report.extra.update(extra)
                 write_report(report, out_dir)
             except Exception as exc:  # a grader bug must cost one student, loudly, not the class
                 _log_grader_error(by_student[sid], "the whole submission")
@@ -487,17 +597,19 @@ def grade_class(
                     [f"The grader failed on this submission ({type(exc).__name__}: {exc}); "
                      "tell the course staff."],
                 )  # fmt: skip
+                report.extra.update(extra)
                 write_report(report, out_dir)
             results[sid] = report.results_json()
             bar.update(1)
     bar.close()
-    write_grades_csv(lab, out_dir, list(by_student))
+    write_grades_csv(lab, out_dir)
     return [results[s] for s in sorted(results)]
 
 
 # Re-exported for callers that build sandboxes themselves (the pytest face, Gradescope).
 __all__ = [
     "CallResult",
+    "GradeError",
     "StudentReport",
     "grade_class",
     "grade_submission",

@@ -1,60 +1,202 @@
-"""A Gradescope autograder bundle per lab, and the entry point it runs in Gradescope's container."""
+"""A Gradescope autograder bundle per lab, and the entry point it runs in Gradescope's container.
+
+`python -m autograder gradescope --lab LAB --out F.zip` builds the zip; Gradescope runs its
+`setup.sh` once (a virtualenv with `requirements-grader.txt` and this package) and its
+`run_autograder` per submission, which calls `python -m autograder.gradescope run`. Everything
+lives under one root, `/autograder` in Gradescope's container or `$CONVLAB_GRADESCOPE_ROOT`
+anywhere else (the tests run the bundle against a temporary root).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
+import traceback
 import zipfile
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from .registry import get_lab
 
 ROOT = Path(__file__).resolve().parents[1]
-#: What the bundle carries: the two packages, the bundled data and the pinned requirements.
-BUNDLE_PATHS = ("autograder", "convlab", "data", "requirements.txt", "pyproject.toml", "README.md")
+#: What the bundle carries: the two packages, the bundled data, the grading-only requirements and
+#: what `pip install --no-deps .` needs (pyproject.toml, README.md).
+BUNDLE_PATHS = (
+    "autograder",
+    "convlab",
+    "data",
+    "requirements-grader.txt",
+    "pyproject.toml",
+    "README.md",
+)
+DEFAULT_ROOT = "/autograder"
+ENV_ROOT = "CONVLAB_GRADESCOPE_ROOT"
+#: The account student code runs as when bubblewrap cannot create namespaces in the container.
+SANDBOX_USER = "convlab-sandbox"
+SECRET_NAME = "course_secret.txt"
+MANIFEST_NAME = "convlab_bundle.json"
 
-SETUP_SH = """#!/usr/bin/env bash
-# Gradescope runs this once when it builds the autograder image.
+SETUP_SH = r"""#!/usr/bin/env bash
+# Gradescope runs this once, as root, while it builds the autograder image (Ubuntu 22.04 with
+# Python 3.10, or 24.04 with Python 3.12). Every step fails loudly: a broken image must not build.
 set -euo pipefail
-apt-get update -qq
-apt-get install -y -qq python3 python3-pip >/dev/null || true
-cd /autograder/source
-python3 -m pip install -q -r requirements.txt
+ROOT="${CONVLAB_GRADESCOPE_ROOT:-/autograder}"
+SOURCE="$ROOT/source"
+VENV="$ROOT/venv"
+SANDBOX_USER="${CONVLAB_SANDBOX_USER:-__SANDBOX_USER__}"
+umask 022  # the virtualenv must be readable by the unprivileged sandbox user
+
+echo "== system packages: python3 with venv, bubblewrap"
+if command -v apt-get > /dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update
+    apt-get install -y --no-install-recommends python3 python3-venv bubblewrap
+else
+    echo "setup.sh: no apt-get; the image needs python3 3.10-3.13 with venv, and bubblewrap" >&2
+fi
+python3 - <<'PY'
+import sys
+if not (3, 10) <= sys.version_info[:2] <= (3, 13):
+    sys.exit(f"setup.sh: Python {sys.version.split()[0]}: convlab's grader needs 3.10 to 3.13")
+PY
+if ! python3 -c "import ensurepip"; then
+    # python3-venv covers the distribution's python3; a different python3 needs its own package
+    PYVER="$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+    apt-get install -y --no-install-recommends "python${PYVER}-venv"
+fi
+
+echo "== a virtualenv with what grading needs (PEP 668 forbids pip into the system Python)"
+python3 -m venv "$VENV"
+"$VENV/bin/python" -m pip install --upgrade pip
+"$VENV/bin/python" -m pip install --only-binary=:all: -r "$SOURCE/requirements-grader.txt"
+"$VENV/bin/python" -m pip install --no-deps "$SOURCE"
+"$VENV/bin/python" -c "import autograder.gradescope, numpy, tensorflow; print('grader env ok')"
+
+echo "== an unprivileged user for student code (used whenever bubblewrap cannot run)"
+if ! id -u "$SANDBOX_USER" > /dev/null 2>&1; then
+    useradd --system --no-create-home --shell /usr/sbin/nologin "$SANDBOX_USER"
+fi
+if bwrap --unshare-all --die-with-parent --ro-bind / / --dev /dev --proc /proc true; then
+    echo "bubblewrap can create namespaces in this image"
+else
+    echo "bubblewrap cannot create namespaces in this image: student code will run as $SANDBOX_USER"
+fi
+
+echo "== the course secret, the source and the results: root only"
+chown -R root:root "$SOURCE"
+chmod -R go-rwx "$SOURCE"
+mkdir -p "$ROOT/results"
+chown root:root "$ROOT/results"
+chmod 700 "$ROOT/results"
+echo "setup.sh: done"
 """
 
-RUN_AUTOGRADER = """#!/usr/bin/env bash
-# Gradescope runs this for every submission; results land in /autograder/results/results.json.
-cd /autograder/source
-python3 -m autograder.gradescope run --lab {lab} \\
-    --submission-dir /autograder/submission \\
-    --metadata /autograder/submission_metadata.json \\
-    --results /autograder/results/results.json
+RUN_AUTOGRADER = r"""#!/usr/bin/env bash
+# Gradescope runs this, as root, for every submission: it grades /autograder/submission into
+# /autograder/results/results.json. $CONVLAB_GRADESCOPE_ROOT replaces /autograder (local runs);
+# $CONVLAB_GRADESCOPE_PYTHON replaces the virtualenv's python that setup.sh made.
+set -euo pipefail
+ROOT="${CONVLAB_GRADESCOPE_ROOT:-/autograder}"
+PY="${CONVLAB_GRADESCOPE_PYTHON:-$ROOT/venv/bin/python}"
+mkdir -p "$ROOT/results"
+chmod 700 "$ROOT/results"
+if [ -f "$ROOT/source/__SECRET__" ]; then
+    export CONVLAB_COURSE_SECRET_FILE="$ROOT/source/__SECRET__"
+fi
+export CONVLAB_BUNDLE_DIR="$ROOT/source/data"
+export CONVLAB_SANDBOX_USER="${CONVLAB_SANDBOX_USER:-__SANDBOX_USER__}"
+# one thread pool for the reference computations: less memory, and the container has 1-2 CPUs
+export TF_NUM_INTEROP_THREADS="${TF_NUM_INTEROP_THREADS:-1}"
+export TF_NUM_INTRAOP_THREADS="${TF_NUM_INTRAOP_THREADS:-2}"
+export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
+cd "$ROOT"
+exec "$PY" -m autograder.gradescope run --lab __LAB__ --root "$ROOT"
 """
 
 
-def build_bundle(lab_id: str, out: Path, *, secret: str | None = None) -> Path:
+class BundleError(ValueError):
+    """The bundle cannot be built as asked (no course secret, unknown lab, ...)."""
+
+
+def resolve_secret(secret_file: Path | None = None) -> str | None:
+    """The course secret: --secret-file, else $CONVLAB_COURSE_SECRET, else the file it names."""
+    if secret_file is not None:
+        try:
+            secret = secret_file.read_text().strip()
+        except OSError as error:
+            raise BundleError(f"cannot read the secret file {secret_file}: {error}") from error
+        if not secret:
+            raise BundleError(f"the secret file {secret_file} is empty")
+        return secret
+    secret = os.environ.get("CONVLAB_COURSE_SECRET", "").strip()
+    if secret:
+        return secret
+    path = os.environ.get("CONVLAB_COURSE_SECRET_FILE")
+    if path:
+        return resolve_secret(Path(path))
+    return None
+
+
+NO_SECRET_MESSAGE = (
+    "no course secret: the hidden cases would come from the public development secret, so a "
+    "student could compute them. Set CONVLAB_COURSE_SECRET (or CONVLAB_COURSE_SECRET_FILE), or "
+    "pass --secret-file FILE; pass --trial to build a bundle for trying Gradescope out anyway."
+)
+
+
+def build_bundle(lab_id: str, out: Path, *, secret: str | None = None, trial: bool = False) -> Path:
     """Write the zip Gradescope takes as a programming assignment's autograder.
 
-    The course secret (hidden-case seeds) goes in `course_secret.txt` when given; only the staff
-    see the bundle, and the student's code runs in the sandbox, which cannot read that file.
+    The course secret (hidden-case seeds) goes in `course_secret.txt`; only staff see the bundle,
+    setup.sh makes it root-only in the container, and the sandbox cannot read it. Without a
+    secret the build is refused (BundleError) unless `trial`.
     """
+    from .policy import DEV_SECRET
+
     lab = get_lab(lab_id)
+    if secret is not None and secret.strip() == DEV_SECRET:
+        raise BundleError("the course secret is the public development secret; choose your own")
+    if not secret and not trial:
+        raise BundleError(NO_SECRET_MESSAGE)
     out.parent.mkdir(parents=True, exist_ok=True)
+    manifest = {"lab": lab.id, "trial": not secret, "max_score": lab.max_score}
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr(zipfile.ZipInfo("setup.sh"), SETUP_SH)
-        info = zipfile.ZipInfo("run_autograder")
-        info.external_attr = 0o755 << 16
-        z.writestr(info, RUN_AUTOGRADER.format(lab=lab.id))
+        for name, text, mode in (
+            ("setup.sh", SETUP_SH.replace("__SANDBOX_USER__", SANDBOX_USER), 0o755),
+            ("run_autograder", _run_script(lab.id), 0o755),
+            (MANIFEST_NAME, json.dumps(manifest, indent=2) + "\n", 0o644),
+        ):
+            info = zipfile.ZipInfo(name)
+            info.external_attr = mode << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, text)
         for name in BUNDLE_PATHS:
             path = ROOT / name
             files = [path] if path.is_file() else sorted(path.rglob("*"))
             for f in files:
-                if f.is_file() and "__pycache__" not in f.parts:
+                if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc":
                     z.write(f, f.relative_to(ROOT).as_posix())
         if secret:
-            z.writestr("course_secret.txt", secret)
+            info = zipfile.ZipInfo(SECRET_NAME)
+            info.external_attr = 0o600 << 16
+            z.writestr(info, secret.strip() + "\n")
     return out
+
+
+def _run_script(lab_id: str) -> str:
+    return (
+        RUN_AUTOGRADER.replace("__LAB__", lab_id)
+        .replace("__SECRET__", SECRET_NAME)
+        .replace("__SANDBOX_USER__", SANDBOX_USER)
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Inside the container
 
 
 def _student(metadata: Path) -> str | None:
@@ -65,31 +207,85 @@ def _student(metadata: Path) -> str | None:
         return None
 
 
-def run(lab_id: str, submission_dir: Path, metadata: Path, results: Path) -> int:
+def _secret_note() -> str:
+    """Why the hidden cases may be guessable, for the staff-only stdout; '' when all is well."""
+    from .policy import DEV_SECRET, course_secret
+
+    try:
+        secret = course_secret()
+    except OSError as error:
+        return f"warning: the course secret could not be read ({error})"
+    if secret == DEV_SECRET:
+        return "warning: trial bundle: hidden cases come from the public development secret"
+    return ""
+
+
+def run(
+    lab_id: str,
+    submission_dir: Path,
+    metadata: Path,
+    results: Path,
+    *,
+    limits: Any = None,
+) -> int:
     """Grade the one submission Gradescope put in `submission_dir`; always write results.json."""
-    import os
-
-    from .grade import grade_submission
-    from .submission import find_submissions
-
-    secret_file = Path(__file__).resolve().parents[1] / "course_secret.txt"
+    start = time.monotonic()
+    secret_file = Path(__file__).resolve().parents[1] / SECRET_NAME
     if secret_file.exists():
         os.environ.setdefault("CONVLAB_COURSE_SECRET_FILE", str(secret_file))
     lab = get_lab(lab_id)
-    files = find_submissions([submission_dir], lab=lab.id)
-    preferred = [f for f in files if f.stem == lab.id] or files
+    student = _student(metadata) or "gradescope-student"
     results.parent.mkdir(parents=True, exist_ok=True)
-    if not preferred:
+    note = _secret_note()
+    if note:
+        print(note)
+    try:
+        data = _grade(lab, submission_dir, student, limits)
+    except Exception:  # a grader bug must still give Gradescope a result, and the staff a trace
+        print(traceback.format_exc())
         data = {
             "score": 0,
-            "output": f"No .ipynb or .py file was submitted; upload {lab.id}.ipynb.",
+            "output": "The autograder failed on this submission; the course staff will look at it.",
+            "visibility": "visible",
+            "stdout_visibility": "hidden",
             "tests": [],
+            "extra_data": {"student": student, "lab": lab.id, "max_score": lab.max_score},
         }
-    else:
-        report = grade_submission(preferred[0], lab, student=_student(metadata))
-        data = report.results_json()
+    data["execution_time"] = round(time.monotonic() - start, 2)
+    data.setdefault("extra_data", {})["gradescope"] = True
     results.write_text(json.dumps(data, indent=2, ensure_ascii=False))
+    print(f"{lab.id}: {data['score']:g} / {lab.max_score:g} for {student}; wrote {results}")
     return 0
+
+
+def _grade(lab: Any, submission_dir: Path, student: str, limits: Any) -> dict[str, Any]:
+    from .grade import grade_submission, limits_for
+    from .submission import find_submissions
+
+    files = find_submissions([submission_dir], lab=lab.id) if submission_dir.is_dir() else []
+    preferred = [f for f in files if f.stem == lab.id] or files
+    if not preferred:
+        return {
+            "score": 0,
+            "output": f"No .ipynb or .py file was submitted; upload {lab.id}.ipynb.",
+            "visibility": "visible",
+            "stdout_visibility": "hidden",
+            "tests": [],
+            "extra_data": {
+                "student": student,
+                "lab": lab.id,
+                "max_score": lab.max_score,
+                "problems": ["no submission"],
+            },
+        }
+    report = grade_submission(preferred[0], lab, limits=limits, student=student)
+    report.extra["limits"] = asdict(limits_for(lab, limits))
+    data = report.results_json()
+    ignored = [f.name for f in preferred[1:]]
+    if ignored:
+        note = f"Graded {preferred[0].name}; also uploaded and not graded: {', '.join(ignored)}."
+        data["output"] = "\n".join(s for s in (note, data["output"]) if s)
+    return data
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,11 +293,23 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="grade inside Gradescope's container")
     p.add_argument("--lab", required=True)
-    p.add_argument("--submission-dir", type=Path, required=True)
-    p.add_argument("--metadata", type=Path, required=True)
-    p.add_argument("--results", type=Path, required=True)
+    p.add_argument(
+        "--root",
+        type=Path,
+        default=Path(os.environ.get(ENV_ROOT) or DEFAULT_ROOT),
+        help=f"Gradescope's folder (default ${ENV_ROOT} or {DEFAULT_ROOT})",
+    )
+    p.add_argument("--submission-dir", type=Path, help="default: ROOT/submission")
+    p.add_argument("--metadata", type=Path, help="default: ROOT/submission_metadata.json")
+    p.add_argument("--results", type=Path, help="default: ROOT/results/results.json")
     args = parser.parse_args(argv)
-    return run(args.lab, args.submission_dir, args.metadata, args.results)
+    root: Path = args.root
+    return run(
+        args.lab,
+        args.submission_dir or root / "submission",
+        args.metadata or root / "submission_metadata.json",
+        args.results or root / "results" / "results.json",
+    )
 
 
 if __name__ == "__main__":

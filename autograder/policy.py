@@ -6,9 +6,10 @@ import hashlib
 import os
 import traceback
 from collections.abc import Iterable
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ._compat import StrEnum
 
 if TYPE_CHECKING:
     from .registry import Item, Lab, Test

@@ -430,7 +430,11 @@ def test_symlink_is_listed_and_refused(tmp_path):
 
 def test_formula_cells_are_quoted(tmp_path):
     """Does grades.csv prefix formula-like cells so a spreadsheet shows them as text?"""
-    data = {"score": 1, "max_score": 2, "tests": []}
+    data = {
+        "score": 1,
+        "tests": [],
+        "extra_data": {"lab": LAB.id, "student": "-1+1", "max_score": 2},
+    }
     (tmp_path / "-1+1.json").write_text(json.dumps(data))
     write_grades_csv(LAB, tmp_path, ["-1+1"])
     rows = (tmp_path / "grades.csv").read_text().splitlines()

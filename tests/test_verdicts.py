@@ -289,7 +289,7 @@ def test_pathological_notebooks_give_a_reading_error(tmp_path, capsys, text):
     report = grade_submission(path, LAB02, student="patho")
     assert report.score == 0 and report.problems
     assert any("could not be read" in p or "not a Jupyter notebook" in p for p in report.problems)
-    assert main(["check", "--lab", "02_stride_padding", str(path)]) == 0
+    assert main(["check", "--lab", "02_stride_padding", str(path)]) in (1, 2)  # a verdict
     out = capsys.readouterr()
     assert "Traceback" not in out.out + out.err and "! " in out.out
 
