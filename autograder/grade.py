@@ -24,7 +24,7 @@ from . import policy
 from .checks import Tier
 from .exercise import get_exercise
 from .forbidden import scan
-from .registry import Lab, get_lab
+from .registry import Item, Lab, Test, get_lab
 from .runner import TestResult, run_test
 from .sandbox import CallResult, Limits, Policy, Sandbox, isolation_mode
 from .submission import Submission, find_submissions, read_submission, safe_id, student_id
@@ -218,8 +218,8 @@ def grade_submission(
 def _one_test(
     box: Sandbox,
     lab: Lab,
-    item: Any,
-    test: Any,
+    item: Item,
+    test: Test,
     seed: int,
     defined: set[str],
     load: Any,
