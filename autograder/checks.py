@@ -364,8 +364,8 @@ def as_ints(returned: Returned, function: str, count: int) -> tuple[int, ...]:
         if not math.isfinite(float(v)):
             raise CheckFailure(
                 Tier.TYPE,
-                f"{function} returned {shown}, not a number of rows or columns: sizes and "
-                "paddings are finite integers (look for a division by zero or float('inf')).",
+                f"{function} returned {shown}, not a whole number: sizes and paddings are "
+                "finite integers (look for a division by zero or float('inf')).",
             )
         if float(v) != int(v):
             raise CheckFailure(

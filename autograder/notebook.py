@@ -74,3 +74,8 @@ def check_hidden(fn: Callable[..., Any], function: str, *, lab: str | None = Non
     lab_obj, item = find_item(function, lab)
     seed = policy.seed_for(lab_obj.id, item.test("hidden"), policy.student_id())
     return _run(fn, function, "hidden", seed, lab)
+
+
+def check_value(value: Any, name: str, *, lab: str | None = None) -> float:
+    """Grade a prediction: `value` of the variable `name` (a `my_...` item), suite "prediction"."""
+    return _run(lambda: value, name, "prediction", VISIBLE_SEED, lab)

@@ -43,6 +43,9 @@ class Item:
     tests: tuple[Test, ...]
     description: str
     by_hand: bool = True
+    #: A graded prediction: `function` names a `my_...` variable (its answer cell assigns it),
+    #: graded as a value by a locked `check_value(my_..., "my_...")` cell.
+    prediction: bool = False
 
     @property
     def max_score(self) -> float:
@@ -137,14 +140,23 @@ LABS: dict[str, Lab] = {
             title="Stride and padding",
             items=(
                 Item(
+                    function="my_p2_width",
+                    exercise="my_p2_width",
+                    by_hand=False,
+                    prediction=True,
+                    description="prediction: output width of the lecture's p = 2 padding slide",
+                    tests=(Test("prediction", 1),),
+                ),
+                Item(
                     function="output_size",
                     exercise="output_size",
-                    description="output length along one axis for VALID or SAME padding",
+                    description="output length along one axis for VALID, SAME or an int padding p",
                     tests=(
                         Test("output_size", 2),
                         #: padding in lower or mixed case (every other suite: upper case)
                         Test("letter_case", 0.5),
                         Test("hidden", 1, hidden=True),
+                        Test("explicit_padding", 2),
                     ),
                 ),
                 Item(
@@ -169,6 +181,20 @@ LABS: dict[str, Lab] = {
                         Test("letter_case", 1),
                         Test("hidden", 2, hidden=True),
                     ),
+                ),
+                Item(
+                    function="my_sobel_same",
+                    exercise="my_sobel_same",
+                    by_hand=False,
+                    prediction=True,
+                    description="prediction: the lecture's Sobel homework with SAME padding",
+                    tests=(Test("prediction", 2),),
+                ),
+                Item(
+                    function="receptive_field",
+                    exercise="receptive_field",
+                    description="input pixels per side one output pixel of a conv stack sees",
+                    tests=(Test("receptive_field", 2), Test("hidden", 1, hidden=True)),
                 ),
             ),
         ),
@@ -198,11 +224,27 @@ LABS: dict[str, Lab] = {
             forbid_numpy_convolve=False,
             items=(
                 Item(
+                    function="my_mnist_shape",
+                    exercise="my_mnist_shape",
+                    by_hand=False,
+                    prediction=True,
+                    description="prediction: output shape of the lecture's MNIST call",
+                    tests=(Test("prediction", 1),),
+                ),
+                Item(
                     function="mnist_conv",
                     exercise="mnist_conv",
                     by_hand=False,
                     description="the lecture's MNIST call: 16 5x5 filters, stride 2, SAME",
                     tests=(Test("mnist_conv", 2), Test("hidden", 1, hidden=True)),
+                ),
+                Item(
+                    function="my_cifar_shape",
+                    exercise="my_cifar_shape",
+                    by_hand=False,
+                    prediction=True,
+                    description="prediction: output shape of the lecture's CIFAR-10 call",
+                    tests=(Test("prediction", 1),),
                 ),
                 Item(
                     function="cifar_filter_shape",
@@ -215,8 +257,15 @@ LABS: dict[str, Lab] = {
                     function="cifar_conv",
                     exercise="cifar_conv",
                     by_hand=False,
-                    description="16 5x5 filters over CIFAR-10 RGB images, stride 1, SAME",
+                    description="the lecture's CIFAR-10 call: 16 5x5x3 filters, stride 2, SAME",
                     tests=(Test("cifar_conv", 2), Test("hidden", 1, hidden=True)),
+                ),
+                Item(
+                    function="learn_kernel",
+                    exercise="learn_kernel",
+                    by_hand=False,
+                    description="recover a kernel from (image, output) pairs by gradient descent",
+                    tests=(Test("learn_kernel", 3), Test("hidden", 2, hidden=True)),
                 ),
             ),
         ),

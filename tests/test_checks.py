@@ -691,8 +691,8 @@ def test_cifar_filter_shape_checker(value: Any, passes: bool, text: str) -> None
 
 @pytest.mark.parametrize(
     "checker, wrong_stride, rule",
-    [("mnist_conv", 1, "ceil(28 / 2) = 14; yours is 28"), ("cifar_conv", 2, "ceil(32 / 1) = 32")],
-    ids=["mnist-stride-1-not-2", "cifar-stride-2-not-1"],
+    [("mnist_conv", 1, "ceil(28 / 2) = 14; yours is 28"), ("cifar_conv", 1, "ceil(32 / 2) = 16")],
+    ids=["mnist-stride-1-not-2", "cifar-stride-1-not-2"],
 )
 def test_tf_call_with_the_wrong_stride_gets_a_shape_message(
     checker: str, wrong_stride: int, rule: str

@@ -130,6 +130,72 @@ def test_the_lecture_cifar_call_gives_16x16(lab, name):
     assert out.shape == (2, 16, 16, 16)
 
 
+def test_lab02_output_size_with_the_lectures_padding_p():
+    """(w - f + 2p)/s + 1: the p = 2 slide gives 4; w = 4, f = 3: p = 0 gives 2, p = 1 gives 4."""
+    output_size = _namespace("02_stride_padding")["output_size"]
+    assert output_size(2, 3, 1, 2) == 4
+    assert output_size(4, 3, 1, 0) == 2
+    assert output_size(4, 3, 1, 1) == 4 == output_size(4, 3, 1, "SAME")
+    assert output_size(28, 5, 2, 2) == 14 == output_size(28, 5, 2, "SAME")
+
+
+def test_lab02_receptive_fields_of_the_lecture_stacks():
+    """Two 3x3 layers see 5, three 7; at stride 2 two see 7; lab 04's CNN (5, pool 2, 5) 14."""
+    receptive_field = _namespace("02_stride_padding")["receptive_field"]
+    assert receptive_field([3], [1]) == 3
+    assert receptive_field([3, 3], [1, 1]) == 5
+    assert receptive_field([3, 3, 3], [1, 1, 1]) == 7
+    assert receptive_field([3, 3], [2, 2]) == 7
+    assert receptive_field([5, 2, 5], [1, 2, 1]) == 14
+
+
+def _lab04() -> dict:
+    import tensorflow as tf
+
+    namespace: dict = {"np": np, "tf": tf}
+    for source in solution_answers("04_tf_conv2d").values():
+        exec(compile(source, "<solutions/04_tf_conv2d>", "exec"), namespace)
+    return namespace
+
+
+def test_lab04_cifar_conv_is_the_lectures_call():
+    """cifar_conv: [5, 5, 3, 16], strides [1, 2, 2, 1], SAME: (N, 32, 32, 3) -> (N, 16, 16, 16)."""
+    ns = _lab04()
+    assert list(ns["cifar_filter_shape"]()) == [5, 5, 3, 16]
+    out = ns["cifar_conv"](
+        np.zeros((2, 32, 32, 3), np.float32), np.zeros((5, 5, 3, 16), np.float32)
+    )
+    assert tuple(out.shape) == (2, 16, 16, 16)
+
+
+def test_lab04_learn_kernel_recovers_the_lecture_edge_kernel():
+    """From 4 digits and their VALID outputs, does the solution learn the lecture edge kernel?"""
+    import tensorflow as tf
+
+    from convlab.data import load_mnist
+
+    digits = load_mnist("test")[0][:4]
+    edge = np.array(EDGE, np.float32)
+    targets = tf.nn.conv2d(digits, edge[:, :, None, None], 1, "VALID").numpy()
+    history: list = []
+    learned = _lab04()["learn_kernel"](digits, targets, (3, 3), history=history)
+    assert learned.shape == (3, 3) and np.abs(learned - edge).max() <= 0.05
+    assert history[-1][0] < history[0][0] / 1000  # the loss fell by orders of magnitude
+
+
+def test_graded_predictions_are_the_lectures_answers():
+    """Is every graded my_... item's measured answer the lecture's one (in PREDICTIONS below)?"""
+    from autograder.exercise import make_cases
+    from autograder.reference import expected_outputs
+    from autograder.registry import LABS
+
+    graded = [(lab, item.function) for lab in LABS for item in LABS[lab].items if item.prediction]
+    assert len(graded) >= 4
+    for lab, name in graded:
+        expected = expected_outputs(make_cases(name, "prediction", 0), use_disk=False)[0]
+        assert np.array_equal(np.asarray(expected), np.asarray(PREDICTIONS[lab][name])), name
+
+
 def test_lab03_conv_matrix_counts_from_the_lecture():
     """Lecture kernel: 9 pixels connected, 6 non-zeros per row; MNIST: 451,584 vs 25 weights."""
     conv_matrix = _namespace("03_filter_banks")["conv_matrix"]

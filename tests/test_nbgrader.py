@@ -198,7 +198,9 @@ def _cheat(function: str) -> str:
     )
 
 
-@pytest.mark.parametrize("lab_id", ["01_convolution_by_hand", "02_stride_padding", "04_tf_conv2d"])
+@pytest.mark.parametrize(
+    "lab_id", ["01_convolution_by_hand", "02_stride_padding", "04_tf_conv2d", "05_fast_conv2d"]
+)
 def test_every_lab_nbgrader_equals_cli(lab_id, tmp_path, monkeypatch):
     """In each lab, do nbgrader and the CLI give a right and a cheating notebook equal scores?"""
     monkeypatch.setenv("CONVLAB_COURSE_SECRET", SECRET)

@@ -146,8 +146,8 @@ def zero_pad(image, top, bottom, left, right):
 @pytest.mark.parametrize(
     ("returned", "says"),
     [
-        ("float('nan')", "returned nan, not a number of rows or columns"),
-        ("float('inf')", "returned inf, not a number of rows or columns"),
+        ("float('nan')", "returned nan, not a whole number: sizes and paddings are finite"),
+        ("float('inf')", "returned inf, not a whole number: sizes and paddings are finite"),
         ("2.5", "returned 2.5, not a whole number"),
         ("np.float64(3.5)", "not a whole number"),
         ("'three'", "returned 'three'; expected an int"),

@@ -132,5 +132,5 @@ class CifarFilterShape(Exercise):
 
 
 MNIST_CONV = register(TfCall("mnist_conv", "mnist", in_channels=1, stride=2))
-CIFAR_CONV = register(TfCall("cifar_conv", "cifar", in_channels=3, stride=1))
+CIFAR_CONV = register(TfCall("cifar_conv", "cifar", in_channels=3, stride=2))
 CIFAR_FILTER_SHAPE = register(CifarFilterShape())

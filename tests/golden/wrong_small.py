@@ -134,8 +134,46 @@ def mnist_conv__valid(images, filters):
 def cifar_conv__flipped(images, filters):
     import tensorflow as tf
 
-    return tf.nn.conv2d(images, filters[::-1, ::-1], 1, "SAME").numpy()
+    return tf.nn.conv2d(images, filters[::-1, ::-1], [1, 2, 2, 1], "SAME").numpy()
+
+
+def cifar_conv__stride1(images, filters):
+    import tensorflow as tf
+
+    return tf.nn.conv2d(images, filters, 1, "SAME").numpy()
 
 
 def cifar_conv__raises(images, filters):
     raise ValueError("not yet")
+
+
+def _least_squares_kernel(images, targets, kernel_shape):
+    kh, kw = kernel_shape
+    x = np.asarray(images, float)[..., 0]
+    windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))
+    solution = np.linalg.lstsq(windows.reshape(-1, kh * kw), np.ravel(targets), rcond=None)[0]
+    return solution.reshape(kh, kw)
+
+
+def learn_kernel__flipped(images, targets, kernel_shape):
+    return _least_squares_kernel(images, targets, kernel_shape)[::-1, ::-1]
+
+
+def learn_kernel__unsqueezed(images, targets, kernel_shape):
+    return _least_squares_kernel(images, targets, kernel_shape)[:, :, None, None]
+
+
+def learn_kernel__never_updated(images, targets, kernel_shape):
+    return np.zeros(kernel_shape)
+
+
+def receptive_field__strides_ignored(kernel_sizes, strides):
+    return 1 + sum(k - 1 for k in kernel_sizes)
+
+
+def receptive_field__own_stride(kernel_sizes, strides):
+    size, jump = 1, 1
+    for k, s in zip(kernel_sizes, strides, strict=True):
+        jump *= s
+        size += (k - 1) * jump
+    return size

@@ -5,6 +5,8 @@ import numpy as np
 
 
 def output_size(in_size, filter_size, stride, padding):
+    if isinstance(padding, int):  # an explicit padding p on each side
+        return (in_size + 2 * padding - filter_size) // stride + 1
     if padding == "VALID":
         return (in_size - filter_size) // stride + 1
     if padding == "SAME":
