@@ -36,6 +36,8 @@ class Tier(StrEnum):
     DTYPE = "dtype"
     FINITE = "finite"
     VALUES = "values"
+    #: The grader itself failed on this case (an exception in a check or the reference).
+    GRADER = "grader"
     OK = "ok"
 
 
@@ -334,34 +336,53 @@ def _no_why(got: tuple[int, ...]) -> tuple[str, str | None]:
 
 
 def as_ints(returned: Returned, function: str, count: int) -> tuple[int, ...]:
-    """Tiers 1-2 for an answer of `count` whole numbers (an int, or a tuple/list of ints)."""
+    """Tiers 1-2 for an answer of `count` whole numbers (an int, or a tuple/list of ints).
+
+    Anything else is a graded answer with a message, never a crash: None, strings, NaN, inf,
+    2.5, numpy floats that are not whole, nested or ragged sequences."""
     if returned.status != Status.OK:
         raise CheckFailure(Tier.CALL, returned.message or f"{function} did not return.")
     value = returned.value
-    seq = (
-        list(np.asarray(value).ravel()) if not np.isscalar(value) and value is not None else [value]
-    )
     what = "an int" if count == 1 else f"{count} ints"
+    shown = _short_repr(value)
     if value is None:
         raise CheckFailure(
             Tier.TYPE, f"{function} returned None; expected {what}. Missing `return`?"
         )
+    try:
+        seq = list(np.asarray(value, dtype=object).ravel()) if not np.isscalar(value) else [value]
+    except Exception:
+        seq = []
     if len(seq) != count:
-        raise CheckFailure(Tier.TYPE, f"{function} returned {value!r}; expected {what}.")
+        raise CheckFailure(Tier.TYPE, f"{function} returned {shown}; expected {what}.")
     out = []
     for v in seq:
         if isinstance(v, bool | np.bool_) or not isinstance(
             v, int | float | np.integer | np.floating
         ):
-            raise CheckFailure(Tier.TYPE, f"{function} returned {value!r}; expected {what}.")
-        if not math.isfinite(float(v)) or float(v) != int(v):
+            raise CheckFailure(Tier.TYPE, f"{function} returned {shown}; expected {what}.")
+        if not math.isfinite(float(v)):
             raise CheckFailure(
                 Tier.TYPE,
-                f"{function} returned {value!r}, not a whole number: sizes and paddings are "
+                f"{function} returned {shown}, not a whole number: sizes and paddings are "
+                "finite integers (look for a division by zero or float('inf')).",
+            )
+        if float(v) != int(v):
+            raise CheckFailure(
+                Tier.TYPE,
+                f"{function} returned {shown}, not a whole number: sizes and paddings are "
                 "integers (use // or math.ceil).",
             )
         out.append(int(v))
     return tuple(out)
+
+
+def _short_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def check_ints(

@@ -24,7 +24,7 @@ from . import policy
 from .checks import Tier
 from .exercise import get_exercise
 from .forbidden import scan
-from .registry import Lab, get_lab
+from .registry import Item, Lab, Test, get_lab
 from .runner import TestResult, run_test
 from .sandbox import CallResult, Limits, Policy, Sandbox, isolation_mode
 from .submission import Submission, find_submissions, read_submission, safe_id, student_id
@@ -145,61 +145,136 @@ def grade_submission(
     limits: Limits | None = None,
     student: str | None = None,
     hidden: bool = True,
+    fresh: bool | None = None,
 ) -> StudentReport:
     """Grade one submission file; whatever it contains, this returns a report (never raises).
 
-    `hidden=False` runs the visible suites only (a student's self-check).
+    `hidden=False` runs the visible suites only (a student's self-check). `fresh` (default: as
+    `hidden`) draws the visible suites from the course secret + lab + student + suite instead of
+    the public seed 0: the grade of record never re-uses the cases a student can see beforehand.
+    What the code prints during hidden tests is left out of the report's output.
     """
     start = time.monotonic()
-    sub: Submission = read_submission(path, lab=lab.id, expected_cells=lab.solution_cells)
+    fresh = hidden if fresh is None else fresh
+    sub = _read(path, lab)
     student = policy.student_id(student, submission=sub.student)
     problems = list(sub.problems)
     findings = [
         (sub.cell_of(f.line), f"{sub.where(f.line)}: {f.message.split(': ', 1)[-1]}")
         for f in scan(sub.code, forbidden_modules=lab.forbidden_modules)
     ]
-    tests: list[TestResult] = []
-    output = ""
-    with Sandbox(
-        sub.code,
-        policy=policy_for(lab),
-        limits=limits_for(lab, limits),
-        filename=path.name,
-        cell_starts=sub.cell_starts,
-    ) as box:
-        load = box.load() if sub.code.strip() else None
-        if load is None:
-            problems.append("No code to run was found in this submission.")
-        elif not load.ok:
-            problems.append(f"Running your code's top level: {load.message}")
-        defined = set(load.defined) if load else set()
-        timeouts: dict[str, int] = {}
-        for item in lab.items:
-            for test in item.tests if hidden else [t for t in item.tests if not t.hidden]:
-                seed = policy.seed_for(lab.id, test, student)
-                if item.function not in defined:
-                    tests.append(_not_run(lab, item.function, test, seed, _missing_why(load)))
-                    continue
-                if timeouts.get(item.function, 0) >= TIMEOUTS_BEFORE_GIVING_UP:
-                    why = (
-                        f"{item.function} timed out in {TIMEOUTS_BEFORE_GIVING_UP} earlier tests "
-                        "on small cases; look for a loop that never ends"
-                    )
-                    tests.append(_not_run(lab, item.function, test, seed, why))
-                    continue
-                mine = policy.findings_for(lab, item, findings)
-                result = run_test(box.call, lab, item, test, seed, forbidden=mine)
-                if result.stopped == "timeout":
-                    timeouts[item.function] = timeouts.get(item.function, 0) + 1
-                tests.append(result)
-        output = box.output
-        isolation = box.isolation
+    selected = [
+        (item, test) for item in lab.items for test in item.tests if hidden or not test.hidden
+    ]
+    # Visible tests first: the output kept for the report is taken before any hidden test runs.
+    order = sorted(selected, key=lambda pair: pair[1].hidden)
+    results: dict[tuple[str, str], TestResult] = {}
+    output = isolation = ""
+    try:
+        with Sandbox(
+            sub.code,
+            policy=policy_for(lab),
+            limits=limits_for(lab, limits),
+            filename=path.name,
+            cell_starts=sub.cell_starts,
+        ) as box:
+            load = box.load() if sub.code.strip() else None
+            if load is None:
+                problems.append("No code to run was found in this submission.")
+            elif not load.ok:
+                problems.append(f"Running your code's top level: {load.message}")
+            defined = set(load.defined) if load else set()
+            timeouts: dict[str, int] = {}
+            output_taken = False
+            for item, test in order:
+                if test.hidden and not output_taken:
+                    output, output_taken = box.output, True
+                seed = policy.seed_for(lab.id, test, student, fresh=fresh)
+                results[item.function, test.suite] = _one_test(
+                    box, lab, item, test, seed, defined, load, timeouts, findings, path
+                )
+            if not output_taken:
+                output = box.output
+            isolation = box.isolation
+    except Exception as error:  # the sandbox itself failed: every test not yet run says why
+        _log_grader_error(path, "the sandbox")
+        problems.append(
+            f"The grader could not run your code ({_error_text(error)}); tell the course staff."
+        )
+    for item, test in selected:
+        if (item.function, test.suite) not in results:
+            seed = policy.seed_for(lab.id, test, student, fresh=fresh)
+            why = "the grader could not run it (see the problems above)"
+            results[item.function, test.suite] = _not_run(lab, item.function, test, seed, why)
+    tests = [results[item.function, test.suite] for item, test in selected]
     score = round(sum(t.score for t in tests), 2)
     max_score = lab.max_score if hidden else sum(t.max_score for t in tests)
     return StudentReport(
         student, path, lab.id, score, max_score, tests, problems, output, _sha256(path),
         time.monotonic() - start, isolation=isolation,
     )  # fmt: skip
+
+
+def _one_test(
+    box: Sandbox,
+    lab: Lab,
+    item: Item,
+    test: Test,
+    seed: int,
+    defined: set[str],
+    load: Any,
+    timeouts: dict[str, int],
+    findings: list[tuple[str | None, str]],
+    path: Path,
+) -> TestResult:
+    """One test of a loaded submission; an exception in the grader costs this test only."""
+    if item.function not in defined:
+        return _not_run(lab, item.function, test, seed, _missing_why(load))
+    if timeouts.get(item.function, 0) >= TIMEOUTS_BEFORE_GIVING_UP:
+        why = (
+            f"{item.function} timed out in {TIMEOUTS_BEFORE_GIVING_UP} earlier tests "
+            "on small cases; look for a loop that never ends"
+        )
+        return _not_run(lab, item.function, test, seed, why)
+    mine = policy.findings_for(lab, item, findings)
+    try:
+        result = run_test(box.call, lab, item, test, seed, forbidden=mine)
+    except Exception as error:  # one failing test costs that test, not the student
+        _log_grader_error(path, f"{item.function}: {test.suite}")
+        why = f"the grader failed on this test ({_error_text(error)}); tell the course staff"
+        return _not_run(lab, item.function, test, seed, why)
+    if result.stopped == "timeout":
+        timeouts[item.function] = timeouts.get(item.function, 0) + 1
+    return result
+
+
+def _read(path: Path, lab: Lab) -> Submission:
+    """read_submission, with anything it cannot handle (a RecursionError on deeply nested JSON,
+    ...) a reading problem instead of a traceback."""
+    try:
+        return read_submission(path, lab=lab.id, expected_cells=lab.solution_cells)
+    except Exception as error:  # RecursionError included
+        kind = "ipynb" if path.suffix == ".ipynb" else "py"
+        what = "notebook" if kind == "ipynb" else "file"
+        problem = (
+            f"the {what} could not be read ({_error_text(error)}); download it again from "
+            "Jupyter, or save it as a fresh notebook and copy your cells over"
+        )
+        try:
+            student = student_id(path, lab=lab.id)
+        except Exception:
+            student = path.stem
+        return Submission(student, path, "", [problem], kind, [])
+
+
+def _error_text(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:300]
+
+
+def _log_grader_error(path: Path, what: str) -> None:
+    """The traceback on stderr, for the TA (the student's report only says the error)."""
+    print(f"grader error on {path} ({what}):", file=sys.stderr)
+    traceback.print_exc(file=sys.stderr)
 
 
 def _not_run(lab: Lab, function: str, test: Any, seed: int, why: str) -> TestResult:
@@ -306,8 +381,11 @@ def write_report(report: StudentReport, out_dir: Path) -> None:
     student = safe_id(report.student)  # a file name: never a path, never too long
     for i, t in enumerate(report.tests):
         name = f"{student}-{i}-{t.function}-{t.suite}.png"
-        if t.score < t.max_score and _heatmap(t, feedback / name):
-            heatmaps[t.name] = name
+        try:
+            if t.score < t.max_score and _heatmap(t, feedback / name):
+                heatmaps[t.name] = name
+        except Exception:  # a picture is a courtesy: it never costs a report
+            _log_grader_error(report.path, f"heatmap of {t.name}")
     _write_atomic(feedback / f"{student}.md", feedback_markdown(report, heatmaps=heatmaps).encode())
     data = json.dumps(report.results_json(), indent=2, sort_keys=True, ensure_ascii=False)
     _write_atomic(out_dir / f"{student}.json", data.encode())
@@ -513,7 +591,7 @@ def grade_class(
                 report.extra.update(extra)
                 write_report(report, out_dir)
             except Exception as exc:  # a grader bug must cost one student, loudly, not the class
-                traceback.print_exc()
+                _log_grader_error(by_student[sid], "the whole submission")
                 report = StudentReport(
                     sid, by_student[sid], lab.id, 0.0, lab.max_score, [],
                     [f"The grader failed on this submission ({type(exc).__name__}: {exc}); "

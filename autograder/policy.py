@@ -51,15 +51,34 @@ def course_secret() -> str:
     return secret or DEV_SECRET
 
 
-def hidden_seed(lab_id: str, student: str) -> int:
-    """The seed of a student's hidden cases: course secret + lab + student id."""
-    digest = hashlib.sha256(f"{course_secret()}\0{lab_id}\0{student}".encode()).digest()
+def _derive(*parts: str) -> int:
+    """A 32-bit seed from the course secret and `parts` (nobody without the secret can guess it)."""
+    digest = hashlib.sha256("\0".join((course_secret(), *parts)).encode()).digest()
     return int.from_bytes(digest[:4], "big")
 
 
-def seed_for(lab_id: str, test: Test, student: str) -> int:
-    """The seed a test is drawn with: the student's hidden seed, or the visible seed."""
-    return hidden_seed(lab_id, student) if test.hidden else VISIBLE_SEED
+def hidden_seed(lab_id: str, student: str) -> int:
+    """The seed of a student's hidden cases: course secret + lab + student id."""
+    return _derive(lab_id, student)
+
+
+def fresh_seed(lab_id: str, student: str, suite: str) -> int:
+    """The seed of a visible suite in the grade of record: course secret + lab + student id +
+    suite, so a table of the public seed-0 answers is worth nothing there."""
+    return _derive("visible", lab_id, student, suite)
+
+
+def seed_for(lab_id: str, test: Test, student: str, *, fresh: bool = False) -> int:
+    """The seed a test is drawn with: the student's hidden seed for hidden tests; for visible
+    ones the public seed (self-check) or, with `fresh` (the grade of record), a fresh one."""
+    if test.hidden:
+        return hidden_seed(lab_id, student)
+    return fresh_seed(lab_id, student, test.suite) if fresh else VISIBLE_SEED
+
+
+def drawn_for_student(test: Test, seed: int) -> bool:
+    """Was this test's seed derived from the course secret (so a report must not print it)?"""
+    return test.hidden or seed != VISIBLE_SEED
 
 
 def notebook_student_id(cwd: Path | None = None) -> str:

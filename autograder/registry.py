@@ -101,7 +101,17 @@ CONV2D_TESTS = (
     Test("filter_bank", 2),
     Test("batch", 2),
     Test("edges", 2),
-    Test("hidden", 4, hidden=True),
+    #: The accepted forms other than TF's canonical one (int/[s]/[sh, sw] strides, any case).
+    Test("argument_forms", 2),
+    Test("hidden", 2, hidden=True),
+)
+
+#: Lab 05: conv2d's suites at 1 point each, and half of the item for being vectorized (the
+#: Python lines it runs must not grow with the output size; see autograder/vectorized.py).
+CONV2D_FAST_TESTS = (
+    *(Test(t.suite, 1, t.hidden) for t in CONV2D_TESTS if not t.hidden),
+    Test("vectorized", 10),
+    *(Test(t.suite, 1, t.hidden) for t in CONV2D_TESTS if t.hidden),
 )
 
 LABS: dict[str, Lab] = {
@@ -143,6 +153,8 @@ LABS: dict[str, Lab] = {
                     description="output length along one axis for VALID, SAME or an int padding p",
                     tests=(
                         Test("output_size", 2),
+                        #: padding in lower or mixed case (every other suite: upper case)
+                        Test("letter_case", 0.5),
                         Test("hidden", 1, hidden=True),
                         Test("explicit_padding", 2),
                     ),
@@ -166,6 +178,7 @@ LABS: dict[str, Lab] = {
                     tests=(
                         Test("strided_valid", 2),
                         Test("strided_same", 2),
+                        Test("letter_case", 1),
                         Test("hidden", 2, hidden=True),
                     ),
                 ),
@@ -264,7 +277,7 @@ LABS: dict[str, Lab] = {
                     function="conv2d_fast",
                     exercise="conv2d",
                     description="a vectorized conv2d with exactly tf.nn.conv2d's semantics",
-                    tests=CONV2D_TESTS,
+                    tests=CONV2D_FAST_TESTS,
                 ),
             ),
         ),

@@ -12,12 +12,14 @@ import numpy as np
 
 from . import policy
 from .cases import Case
-from .checks import CaseResult
+from .checks import CaseResult, Tier
 from .exercise import check_case, make_cases
 from .policy import STOP_STATUSES, Status
 from .reference import expected_outputs
 from .registry import Item, Lab, Test
 from .sandbox import CallResult as Returned  # the same record whether sandboxed or not
+from .vectorized import VECTORIZED, measure, verdict
+from .vectorized import count_lines as count_student_lines
 
 #: How many more failing cases to list after the smallest one.
 LIST_MORE_FAILURES = 3
@@ -102,16 +104,21 @@ def run_test(
             f"{listing}",
             forbidden=tuple(forbidden), seconds=time.monotonic() - start,
         )  # fmt: skip
-    expected = expected_outputs(cases)
+    expected = _expected_or_errors(cases)
+    if test.suite == VECTORIZED:
+        return _run_vectorized(call, lab, test, seed, fname, head, cases, expected, start)
     results: list[CaseResult] = []
     stopped: str | None = None
     used_forbidden: list[str] = []
     for case, exp in zip(cases, expected, strict=True):
         if stopped:
             break
+        if isinstance(exp, _GraderError):
+            results.append(grader_failure(case, "compute the expected answer", exp.error))
+            continue
         returned = call(fname, *_copy_args(case.args))
         policy.explain_stub(returned, fname)  # the released stub, said the same on every path
-        results.append(check_case(case, returned, exp, fname))
+        results.append(_checked(case, returned, exp, fname))
         if returned.status in STOP_STATUSES:
             stopped = returned.status
             if returned.status == Status.FORBIDDEN:
@@ -128,6 +135,81 @@ def run_test(
     )  # fmt: skip
 
 
+def _run_vectorized(
+    call: Caller,
+    lab: Lab,
+    test: Test,
+    seed: int,
+    fname: str,
+    head: str,
+    cases: list[Case],
+    expected: list[Any],
+    start: float,
+) -> TestResult:
+    """The vectorization test: all its points when the Python lines run do not grow with the
+    number of output pixels (and both answers are right), none otherwise; says why."""
+    errors = [e for e in expected if isinstance(e, _GraderError)]
+    if errors:
+        lines, why = None, f"the grader could not compute the expected answers ({errors[0].error})"
+    else:
+        try:
+            lines, why = measure(call, fname, cases, expected)
+        except Exception as error:
+            lines, why = None, f"the grader could not measure it ({type(error).__name__}: {error})"
+    ok = False
+    if lines is not None:
+        ok, why = verdict(lines, fname)
+    score = float(test.points) if ok else 0.0
+    mark = "✔" if ok else "✘"
+    output = f"{mark} {head}: {score:g}/{test.points:g} points — {why}"
+    failures = [] if ok else [CaseResult(cases[-1], False, Tier.VALUES, why)]
+    return TestResult(
+        lab.id, fname, test.suite, test.hidden, seed, score, test.points, int(ok), 1, output,
+        failures, seconds=time.monotonic() - start,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _GraderError:
+    """The reference could not be computed for one case."""
+
+    error: BaseException
+
+
+def _expected_or_errors(cases: list[Case]) -> list[Any]:
+    """The reference answers; a case whose reference raises gets a _GraderError in its place."""
+    try:
+        return expected_outputs(cases)
+    except Exception:
+        pass
+    out: list[Any] = []
+    for case in cases:
+        try:
+            out.append(expected_outputs([case], use_disk=False)[0])
+        except Exception as error:
+            out.append(_GraderError(error))
+    return out
+
+
+def grader_failure(case: Case, doing: str, error: BaseException) -> CaseResult:
+    """A case the grader itself could not judge: failed, with the reason (never a crash)."""
+    text = f"{type(error).__name__}: {error}"[:300]
+    return CaseResult(
+        case, False, Tier.GRADER,
+        f"The grader could not {doing} for this case ({text}). This case counts as failed; "
+        "if your answer looks right, tell the course staff.",
+    )  # fmt: skip
+
+
+def _checked(case: Case, returned: Returned, expected: Any, function: str) -> CaseResult:
+    """check_case, with any exception inside a check (tiers, variants, explanations) contained
+    to this case."""
+    try:
+        return check_case(case, returned, expected, function)
+    except Exception as error:
+        return grader_failure(case, f"check what {function} returned", error)
+
+
 def _report(
     head: str,
     cases: list[Case],
@@ -138,7 +220,8 @@ def _report(
     score: float,
     stopped: str | None,
 ) -> str:
-    seed_text = "a seed drawn for you at grading time" if test.hidden else f"seed {seed}"
+    secret = policy.drawn_for_student(test, seed)
+    seed_text = "a seed drawn for you at grading time" if secret else f"seed {seed}"
     mark = "✔" if passed == len(cases) else "✘"
     lines = [
         f"{mark} {head}: {passed}/{len(cases)} cases right ({seed_text}) — "
@@ -147,12 +230,17 @@ def _report(
     failures = [r for r in results if not r.passed]
     if failures:
         smallest = min(failures, key=lambda r: r.case.size)
-        # A hidden case is named without its seed: the seed would regenerate every hidden case.
-        where = (
-            f"{smallest.case.label} (hidden suite, case {smallest.case.index})"
-            if test.hidden
-            else smallest.case.description
-        )
+        # A case drawn from the course secret is named without its seed: the seed would
+        # regenerate the student's other cases.
+        if test.hidden:
+            where = f"{smallest.case.label} (hidden suite, case {smallest.case.index})"
+        elif secret:
+            where = (
+                f"{smallest.case.label} (suite {test.suite!r}, drawn for you at grading time, "
+                f"case {smallest.case.index})"
+            )
+        else:
+            where = smallest.case.description
         lines.append(f"  Smallest failing case: {where}")
         lines.append(f"    {describe_args(smallest.case)}")
         lines.extend(f"    {line}" for line in smallest.message.splitlines())
@@ -176,10 +264,14 @@ def _report(
 def in_process_caller(fn: Callable[..., Any]) -> Caller:
     """A caller that runs `fn` right here (notebook self-checks and nbgrader's autograde)."""
 
-    def call(name: str, *args: Any) -> Returned:
+    def call(name: str, *args: Any, count_lines: bool = False) -> Returned:
         start = time.monotonic()
+        lines = None
         try:
-            value = fn(*args)
+            if count_lines:
+                value, lines = count_student_lines(fn, *args)
+            else:
+                value = fn(*args)
         except NotImplementedError:
             return Returned(Status.ERROR, message=policy.not_implemented(name))
         except Exception as exc:  # RecursionError included
@@ -191,6 +283,8 @@ def in_process_caller(fn: Callable[..., Any]) -> Caller:
                 value = value.numpy()
             except Exception:
                 pass
-        return Returned(Status.OK, value, type_name, "", time.monotonic() - start)
+        returned = Returned(Status.OK, value, type_name, "", time.monotonic() - start)
+        returned.line_events = lines  # type: ignore[attr-defined]
+        return returned
 
     return call

@@ -96,12 +96,15 @@ def test_cases_come_smallest_first(checker: str, suite: str) -> None:
 
 
 def test_conv2d_strides_appear_in_every_accepted_form() -> None:
-    """Do the conv2d suites pass strides as an int, [s], [sh, sw] and [1, sh, sw, 1]?"""
+    """Do the visible conv2d suites pass strides as an int, [s], [sh, sw] and [1, sh, sw, 1]
+    (the first three only in argument_forms), and the hidden suite only [1, sh, sw, 1]?"""
     visible = {strides_form(c.args[2]) for c in conv2d_cases(VISIBLE_CONV2D, [0])}
+    forms = {strides_form(c.args[2]) for c in conv2d_cases(["argument_forms"], [0])}
     hidden = {strides_form(c.args[2]) for c in conv2d_cases(["hidden"])}
     every = {"int", "list of 1", "list of 2", "list of 4"}
     assert visible == every
-    assert hidden == every
+    assert forms == every
+    assert hidden == {"list of 4"}
 
 
 def test_conv2d_strides_forms_agree_with_the_shape() -> None:
@@ -120,15 +123,18 @@ def test_conv2d_padding_appears_in_every_letter_case(padding: str) -> None:
     assert {padding, padding.lower(), padding.capitalize()} <= words
 
 
-def test_other_padding_arguments_are_not_always_upper_case() -> None:
-    """Do output_size and convolve2d_strided also see lower/mixed case (to catch `== "SAME"`)?"""
+def test_other_padding_arguments_are_upper_case_but_in_letter_case() -> None:
+    """output_size and convolve2d_strided: upper case in their main suites and hidden, lower and
+    mixed case (to catch `== "SAME"`) only in letter_case, with both words."""
     for checker, suites in [
-        ("output_size", ["output_size"]),
-        ("convolve2d_strided", ["strided_valid", "strided_same"]),
+        ("output_size", ["output_size", "hidden"]),
+        ("convolve2d_strided", ["strided_valid", "strided_same", "hidden"]),
     ]:
         words = {c.args[3] for s in suites for c in make_cases(checker, s, 0)}
-        assert any(w != w.upper() for w in words), checker
-        assert any(w == w.upper() for w in words), checker
+        assert words <= {"SAME", "VALID"}, checker
+        other = {c.args[3] for c in make_cases(checker, "letter_case", 0)}
+        assert all(w != w.upper() for w in other), checker
+        assert {w.upper() for w in other} == {"SAME", "VALID"}, checker
 
 
 def has_odd_total(shape: ConvShape) -> bool:

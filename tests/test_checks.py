@@ -75,9 +75,12 @@ def suites(*names: str) -> frozenset[str]:
 
 
 SAME_SUITES = suites(
-    "same_odd", "same_asymmetric", "multichannel", "filter_bank", "batch", "edges", "hidden"
+    "same_odd", "same_asymmetric", "multichannel", "filter_bank", "batch", "edges",
+    "argument_forms", "hidden",
+)  # fmt: skip
+MULTI_CHANNEL_SUITES = suites(
+    "multichannel", "filter_bank", "batch", "edges", "argument_forms", "hidden"
 )
-MULTI_CHANNEL_SUITES = suites("multichannel", "filter_bank", "batch", "edges", "hidden")
 
 CORRECT = [
     ("correct", "naive_loops"),
@@ -94,13 +97,21 @@ WRONG = [
     Expect("same_symmetric", SAME_SUITES, "symmetric padding of (f - 1) // 2", "filter_bank"),
     Expect(
         "same_stride1_padding",
-        suites("same_odd", "same_asymmetric", "edges", "hidden"),
-        "SAME padding as for stride 1",
+        suites("same_odd", "same_asymmetric", "edges", "argument_forms", "hidden"),
+        "your SAME padding is the stride-1 rule",
         "edges",
     ),
     Expect(
         "floor_output_size",
-        suites("same_odd", "same_asymmetric", "multichannel", "filter_bank", "edges", "hidden"),
+        suites(
+            "same_odd",
+            "same_asymmetric",
+            "multichannel",
+            "filter_bank",
+            "edges",
+            "argument_forms",
+            "hidden",
+        ),  # fmt: skip
         "floor instead of ceil",
         "same_odd",
     ),
@@ -132,17 +143,18 @@ WRONG = [
     Expect("batch_dropped", EVERY_SUITE, "keep the batch axis", "valid_stride1"),
     Expect("integer_output", EVERY_SUITE, "returned dtype int64", "valid_stride1"),
     Expect(
+        # only argument_forms spells the padding in lower or mixed case
         "padding_case_sensitive",
-        SAME_SUITES,
+        suites("argument_forms"),
         "was not recognised as SAME: compare padding.upper()",
-        "same_odd",
+        "argument_forms",
     ),
     Expect("stride_ignored", EVERY_SUITE - {"valid_stride1"}, "stride was ignored", "batch"),
     Expect("returns_none", EVERY_SUITE, "returned None", "valid_stride1"),
     Expect("nan_output", EVERY_SUITE, "NaN/inf values", "valid_stride1"),
     Expect(
         "filter_zero_only",
-        suites("filter_bank", "batch", "edges", "hidden"),
+        suites("filter_bank", "batch", "edges", "argument_forms", "hidden"),
         "every output channel used filter 0",
         "filter_bank",
     ),
@@ -218,7 +230,7 @@ def test_unfinished_submission_gets_partial_credit() -> None:
 def test_stride1_padding_is_named_even_when_it_equals_swapped_padding() -> None:
     """Is stride-1 SAME padding named in same_odd, where its output equals swapped padding's?"""
     output = grade_corpus_file("wrong", "same_stride1_padding")["same_odd"].output
-    assert "as for stride 1" in output, output
+    assert "your SAME padding is the stride-1 rule" in output, output
 
 
 # ----------------------------------------------------------------------------------------------

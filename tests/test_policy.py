@@ -21,7 +21,7 @@ def test_statuses_and_tiers_compare_and_serialise_as_their_words() -> None:
     assert Status.TIMEOUT == "timeout" and f"{Status.TIMEOUT}" == "timeout"
     assert json.dumps([Tier.VALUES, Status.OK]) == '["values", "ok"]'
     assert [t.value for t in Tier] == [
-        "call", "type", "rank", "shape", "dtype", "finite", "values", "ok",
+        "call", "type", "rank", "shape", "dtype", "finite", "values", "grader", "ok",
     ]  # fmt: skip
     assert policy.STOP_STATUSES == {"timeout", "memory", "forbidden", "crashed"}
 

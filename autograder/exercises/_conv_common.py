@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from convlab.geometry import same_out_size, valid_out_size
+
+from ..cases import Case
+from ..checks import CaseResult, Returned, Tier
+from ..conv_mistakes import NONE_FOR_PADDING_SPELLING, unrecognised_padding_message
+from ..policy import Status
 
 Strides = int | list[int]
 
@@ -21,6 +28,41 @@ def padding_form(rng: np.random.Generator, padding: str) -> str:
     """The padding word in mixed letter case ("SAME", "same", "Same"): the contract accepts any."""
     forms = [padding.upper(), padding.lower(), padding.capitalize()]
     return forms[int(rng.integers(len(forms)))]
+
+
+def other_form(i: int, sh: int, sw: int, padding: str) -> tuple[Strides, str]:
+    """The i-th of the accepted forms other than TensorFlow's canonical ([1, sh, sw, 1], upper
+    case): an int, [s] or [sh, sw] for the strides, lower or capitalised padding; never both
+    canonical. An int or [s] only when sh == sw ([sh, sw] otherwise)."""
+    pair: Strides = [sh, sw]
+    single: Strides = sh if sh == sw else pair
+    one: Strides = [sh] if sh == sw else pair
+    forms: list[tuple[Strides, str]] = [
+        (pair, padding.lower()),
+        (single, padding.upper()),
+        (one, padding.capitalize()),
+        ([1, sh, sw, 1], padding.lower()),
+        (pair, padding.upper()),
+        ([1, sh, sw, 1], padding.capitalize()),
+    ]
+    return forms[i % len(forms)]
+
+
+def none_for_padding_spelling(
+    case: Case, returned: Returned, expected: Any, padding: Any, function: str
+) -> CaseResult | None:
+    """The verdict on None returned for a padding spelled other than "SAME"/"VALID": the code
+    did not recognise that spelling (not a forgotten return). None for anything else."""
+    if returned.status != Status.OK or returned.value is not None:
+        return None
+    if isinstance(padding, str) and padding in ("SAME", "VALID"):
+        return None
+    message = unrecognised_padding_message(padding).replace(
+        "conv2d returned None", f"{function} returned None", 1
+    )
+    return CaseResult(
+        case, False, Tier.TYPE, message, NONE_FOR_PADDING_SPELLING, None, None, None, expected
+    )
 
 
 def formula(axis: str, n: int, f: int, s: int, padding: str) -> str:
@@ -84,16 +126,14 @@ def explain_spatial_shape(
 ) -> tuple[str, str | None]:
     """Why the height/width of `got` differ from `expected`: the rule with numbers, and a guess."""
     lines, guess = [], None
+    # "not recognised as SAME" only when the whole output has the VALID size
+    valid_like = all(got[axes[i]] == valid_out_size(in_hw[i], f_hw[i], s_hw[i]) for i in range(2))
     for i, axis in enumerate(("height", "width")):
         g, e = got[axes[i]], expected[axes[i]]
         if g == e:
             continue
         n, f, s = in_hw[i], f_hw[i], s_hw[i]
-        if (
-            padding != padding.upper()
-            and padding.upper() == "SAME"
-            and g == valid_out_size(n, f, s)
-        ):
+        if padding != padding.upper() and padding.upper() == "SAME" and valid_like:
             guess = guess or (
                 f"padding {padding!r} was not recognised as SAME: compare padding.upper()"
             )

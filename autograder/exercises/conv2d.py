@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,9 +14,17 @@ from convlab.geometry import normalize_strides, same_pads
 
 from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_array, scale
+from ..conv_mistakes import known_mistakes
 from ..exercise import Exercise, register
 from ..reference import tf_conv2d
-from ._conv_common import Strides, explain_spatial_shape, padding_form, strides_form
+from ._conv_common import (
+    Strides,
+    explain_spatial_shape,
+    none_for_padding_spelling,
+    other_form,
+    padding_form,
+    strides_form,
+)
 
 #: Largest spatial size in any conv2d case, so a naive four-loop implementation finishes quickly.
 MAX_SIZE = 16
@@ -141,6 +150,13 @@ def _suite_shapes(suite: str, rng: np.random.Generator) -> list[ConvShape]:
         ]
     elif suite == "edges":
         shapes = _edge_shapes()
+    elif suite == "argument_forms":
+        shapes = [
+            _rand_conv_shape(rng, hw=(4, 9), cin=(1, 2), cout=(1, 2), k=(2, 4), padding=p, s=(1, 3))
+            for p in ("VALID", "SAME", "SAME", "SAME", "VALID", "VALID")
+        ]
+        # cases 1 and 2 pass an int and [s]: equal strides on both axes
+        shapes[1:3] = [dataclasses.replace(sh, sw=sh.sh) for sh in shapes[1:3]]
     else:  # hidden
         shapes = []
         for i in range(12):
@@ -201,13 +217,14 @@ def conv_mistakes(
                 "your SAME padding puts the extra row/column on top/left; TensorFlow puts it "
                 "at the bottom/right (pad_top = total // 2, pad_bottom = total - pad_top).",
             )
-        t1, l1 = (kh - 1) // 2, (kw - 1) // 2
-        if (t1, kh - 1 - t1, l1, kw - 1 - l1) != (t, b, l, r):
+        # SAME padding from the stride-1 rule (total f - 1) is conv_mistakes'
+        # same_total_f_minus_1, wired below: one message for one mistake.
+        if padding != "SAME":
             add(
-                "same_stride1",
-                lambda: tf_conv2d(x, w, strides, [[t1, kh - 1 - t1], [l1, kw - 1 - l1]]),
-                "you computed SAME padding as for stride 1 (total = f - 1). TensorFlow's total "
-                "padding depends on the stride: max((out - 1)·s + f - in, 0), out = ceil(in / s).",
+                "padding_not_recognised",
+                lambda: tf_conv2d(x, w, strides, "VALID"),
+                f"padding {padding!r} was not recognised as SAME: your output is the VALID "
+                f"output. Compare padding.upper() == 'SAME'.",
             )
     if sh != sw:
         add(
@@ -276,18 +293,30 @@ class Conv2d(Exercise):
     Args = Conv2dArgs
     suites = (
         "valid_stride1", "valid_strided", "same_odd", "same_asymmetric", "multichannel",
-        "filter_bank", "batch", "edges", "hidden",
+        "filter_bank", "batch", "edges", "argument_forms", "hidden", "vectorized",
     )  # fmt: skip
     #: Where named mistakes come from; each source adds its names after the ones before.
-    mistake_sources: tuple[MistakeSource, ...] = (conv_mistakes,)
+    mistake_sources: tuple[MistakeSource, ...] = (conv_mistakes, known_mistakes)
 
     def cases(self, suite: str, seed: int) -> list[Case]:
-        rng = self.rng(seed, suite)
-        return [self._case(rng, s, suite, seed) for s in _suite_shapes(suite, rng)]
+        if suite == "vectorized":  # the two measured calls of lab 05's line count
+            from ..vectorized import vectorized_cases
 
-    def _case(self, rng: np.random.Generator, s: ConvShape, suite: str, seed: int) -> Case:
-        strides = strides_form(rng, s.sh, s.sw)
-        padding = padding_form(rng, s.padding)
+            return vectorized_cases(seed)
+        rng = self.rng(seed, suite)
+        return [self._case(rng, s, suite, seed, i) for i, s in enumerate(_suite_shapes(suite, rng))]
+
+    def _case(self, rng: np.random.Generator, s: ConvShape, suite: str, seed: int, i: int) -> Case:
+        # Every suite but argument_forms calls with TensorFlow's canonical form (strides
+        # [1, sh, sw, 1], padding upper case): a correct convolution written for the documented
+        # API earns those points whatever other spellings it accepts. A form is still drawn
+        # here, so the cases' numbers stay those of before the suites were made canonical.
+        strides_form(rng, s.sh, s.sw)
+        padding_form(rng, s.padding)
+        if suite == "argument_forms":
+            strides, padding = other_form(i, s.sh, s.sw, s.padding)
+        else:
+            strides, padding = [1, s.sh, s.sw, 1], s.padding
         # Continuous values: no accidental ties, so a flipped or transposed kernel never passes.
         inputs = rng.uniform(-1.0, 1.0, size=(s.n, s.h, s.w, s.cin))
         filters = rng.uniform(-1.0, 1.0, size=(s.kh, s.kw, s.cin, s.cout))
@@ -335,6 +364,9 @@ class Conv2d(Exercise):
                     )
             return why, guess
 
+        unrecognised = none_for_padding_spelling(case, returned, expected, a.padding, function)
+        if unrecognised is not None:
+            return unrecognised
         return check_array(
             case, returned, expected, function=function,
             layout="NHWC (batch, out_height, out_width, out_channels)", explain=explain,

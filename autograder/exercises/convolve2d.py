@@ -14,7 +14,7 @@ from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_array, scale
 from ..exercise import Exercise, register
 from ..reference import tf_conv2d_single
-from ._conv_common import explain_spatial_shape, padding_form
+from ._conv_common import explain_spatial_shape, none_for_padding_spelling, padding_form
 from .apply_kernel import LECTURE_IMAGE, LECTURE_KERNEL
 from .conv2d import CONV2D, Conv2dArgs
 
@@ -109,6 +109,9 @@ class Convolve2d(Exercise):
                 padding=padding, axes=(0, 1),
             )  # fmt: skip
 
+        unrecognised = none_for_padding_spelling(case, returned, expected, padding, function)
+        if unrecognised is not None:
+            return unrecognised
         return check_array(
             case, returned, expected, function=function,
             layout="2-D (out_height, out_width)", explain=explain,
@@ -122,7 +125,7 @@ class Convolve2dStrided(Convolve2d):
 
     name = "convolve2d_strided"
     Args = Convolve2dStridedArgs
-    suites = ("strided_valid", "strided_same", "hidden")
+    suites = ("strided_valid", "strided_same", "letter_case", "hidden")
 
     def cases(self, suite: str, seed: int) -> list[Case]:
         rng = self.rng(seed, suite)
@@ -130,9 +133,10 @@ class Convolve2dStrided(Convolve2d):
         paddings = {
             "strided_valid": ["VALID"],
             "strided_same": ["SAME"],
+            "letter_case": ["SAME", "VALID"],
             "hidden": ["VALID", "SAME"],
         }[suite]
-        count = 10 if suite == "hidden" else 7
+        count = {"hidden": 10, "letter_case": 4}.get(suite, 7)
         for i in range(count):
             padding = paddings[i % len(paddings)]
             h, w = int(rng.integers(3, 13)), int(rng.integers(3, 13))
@@ -141,7 +145,13 @@ class Convolve2dStrided(Convolve2d):
                 kh, kw = min(kh, h), min(kw, w)
             sh, sw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
             stride: int | tuple[int, int] = sh if (sh == sw and i % 2) else (sh, sw)
+            # Upper case as tf.nn.conv2d documents it, except in letter_case (lower, then
+            # capitalised); a form is still drawn, so the numbers stay those of before.
             pad = padding_form(rng, padding)
+            if suite == "letter_case":
+                pad = padding.lower() if i % 4 < 2 else padding.capitalize()
+            else:
+                pad = padding
             image, kernel = rng.uniform(-1, 1, (h, w)), rng.uniform(-1, 1, (kh, kw))
             args = Convolve2dStridedArgs(image, kernel, stride, pad)
             label = f"H{h}xW{w}-K{kh}x{kw}-s{stride}-{pad}".replace(" ", "")

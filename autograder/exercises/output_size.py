@@ -30,24 +30,34 @@ class OutputSizeArgs(CaseArgs):
 class OutputSize(Exercise):
     name = "output_size"
     Args = OutputSizeArgs
-    suites = ("output_size", "hidden", "explicit_padding")
+    suites = ("output_size", "letter_case", "hidden", "explicit_padding")
 
     def cases(self, suite: str, seed: int) -> list[Case]:
         rng = self.rng(seed, suite)
         if suite == "explicit_padding":
             return self._explicit_cases(suite, seed, rng)
         triples = [(4, 3, 1, "VALID"), (4, 3, 1, "SAME"), (5, 3, 2, "VALID"), (28, 5, 2, "SAME")]
-        if suite == "hidden":
+        if suite != "output_size":
             triples = []
-        while len(triples) < 12:
+        count = 6 if suite == "letter_case" else 12
+        while len(triples) < count:
             n, f, s = int(rng.integers(1, 40)), int(rng.integers(1, 8)), int(rng.integers(1, 5))
             padding = "SAME" if rng.integers(2) else "VALID"
+            if suite == "letter_case":  # both words, alternately
+                padding = ("SAME", "VALID")[len(triples) % 2]
             if padding == "VALID" and f > n:
                 continue
             triples.append((n, f, s, padding))
         cases = []
-        for n, f, s, padding in triples:
+        for i, (n, f, s, padding) in enumerate(triples):
+            # Upper case ("SAME"/"VALID", as tf.nn.conv2d documents it) except in letter_case,
+            # which alternates lower and capitalised; a form is still drawn, so the numbers
+            # stay those of before.
             pad = padding_form(rng, padding)
+            if suite == "letter_case":
+                pad = padding.lower() if i % 2 == 0 else padding.capitalize()
+            else:
+                pad = padding
             args = OutputSizeArgs(n, f, s, pad)
             cases.append(self.case(suite, seed, args, f"in{n}-f{f}-s{s}-{pad}", n))
         return cases

@@ -1,7 +1,7 @@
 # Wrong fixture: `if padding == "SAME"`, so "same" and "Same" silently run VALID.
-# Expected: fails same_odd, same_asymmetric, multichannel, filter_bank, batch, edges and hidden
-# (seed 2024); passes valid_*. conv2d's report cannot tell "'same' not recognised" from a
-# missing padding: it says "no padding was added although padding is 'SAME'" (same_odd).
+# Expected: fails argument_forms only (the one suite spelling the padding in lower or mixed case;
+# every other suite passes "SAME"/"VALID"); its report says "padding 'Same' was not recognised as
+# SAME" where the output has the VALID size.
 import numpy as np
 
 
