@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from convlab.geometry import AxisGeometry, axis_geometry, formula_text
+from convlab.geometry import AxisGeometry, axis_geometry, formula_text, normalize_strides
 
 #: Every label `known_mistakes` can return, in the order it returns them.
 MISTAKES = (
@@ -55,20 +55,6 @@ class _Axis:
     out: int
     top: int
     step: int
-
-
-def _strides(strides: Any) -> tuple[int, int]:
-    """(sh, sw) from an int or a list/tuple of 1, 2 or 4 ints (numpy integers too)."""
-    if isinstance(strides, (int, np.integer)) and not isinstance(strides, bool):
-        return int(strides), int(strides)
-    s = [int(v) for v in strides]
-    if len(s) == 1:
-        return s[0], s[0]
-    if len(s) == 2:
-        return s[0], s[1]
-    if len(s) == 4:
-        return s[1], s[2]
-    raise ValueError(f"strides must be an int or a list of 1, 2 or 4 ints, got {strides!r}")
 
 
 def _correlate(
@@ -239,7 +225,7 @@ def known_mistakes(
     """
     x = np.asarray(x, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)
-    sh, sw = _strides(strides)
+    sh, sw = normalize_strides(strides)
     gh, gw = _geometries(x, w, sh, sw, padding)
     correct = _correlate(
         x, w, _Axis(gh.out_size, gh.pad_before, sh), _Axis(gw.out_size, gw.pad_before, sw)
