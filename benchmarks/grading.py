@@ -36,9 +36,9 @@ from autograder.sandbox import isolation_mode  # noqa: E402
 
 LAB = "03_filter_banks"
 SUBMISSIONS = ROOT / "tests" / "submissions"
-#: Hostile code that is safe to run inside nbgrader's own kernel. Memory bombs, fork and
-#: kill-the-parent submissions are left out: nbgrader has no sandbox, and they would take the
-#: benchmark machine (or nbgrader itself) down with them.
+#: Hostile code that is safe to run in nbgrader's kernel on any machine. Memory bombs, fork and
+#: kill-the-parent submissions are left out: where bubblewrap is missing the kernel has no
+#: sandbox, and they would take the benchmark machine (or nbgrader itself) down with them.
 NBGRADER_SAFE_HOSTILE = (
     "infinite_loop",
     "output_flood",
@@ -153,7 +153,7 @@ def main() -> int:
     print(f"verdicts agree on {len(agree)} of {len(ordinary)} ordinary submissions")
     for s in sorted(set(ordinary) - set(agree)):
         print(f"  DISAGREE {s}: autograder {ours[s]:g}, nbgrader {nbg.get(s)}")
-    print("hostile submissions (nbgrader runs them unsandboxed in its own kernel):")
+    print("hostile submissions (nbgrader runs their answer cells in the student's kernel):")
     for s in hostile:
         print(f"  {s:<32} autograder {ours[s]:>5g}   nbgrader {nbg.get(s, float('nan')):>5g}")
     correct = [ours[s] for s, k in kinds.items() if k == "correct"]
