@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -28,20 +26,6 @@ def kernel_environment(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if not _SCRUBBED.search(k)}
 
 
-@functools.cache
-def bubblewrap() -> str | None:
-    """The bwrap binary when it can make namespaces here (a probe run succeeds), else None."""
-    path = shutil.which("bwrap")
-    if path is None:
-        return None
-    probe = [path, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-ipc", "true"]
-    try:
-        ok = subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        ok = False
-    return path if ok else None
-
-
 def kernel_sandbox(kernel_cmd: list[str], cwd: Path, env: dict[str, str]) -> list[str]:
     """`kernel_cmd` wrapped in bubblewrap: the course folder hidden but for the notebook's own.
 
@@ -52,8 +36,10 @@ def kernel_sandbox(kernel_cmd: list[str], cwd: Path, env: dict[str, str]) -> lis
     kernel dies with nbgrader. The network namespace is shared: the kernel talks to nbgrader over
     ZMQ on loopback.
     """
-    bwrap = bubblewrap()
-    if bwrap is None:
+    from .sandbox import bubblewrap_works
+
+    bwrap = shutil.which("bwrap")
+    if bwrap is None or not bubblewrap_works():
         return kernel_cmd
     here = cwd.resolve()
     args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
