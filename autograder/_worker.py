@@ -208,10 +208,22 @@ def exception_text(error: BaseException) -> str:
     return clip(f"{type(error).__name__}: {detail}" if detail else type(error).__name__)
 
 
-def student_message(error: BaseException, filename: str, source: str) -> str:
+def describe_line(line: int, cells: tuple[tuple[int, str], ...]) -> str:
+    """A line of the joined submission as the student sees it: "cell 'conv2d', line 3" in a
+    notebook (`cells`: (first line, grade_id) of each cell, in order), "line 3" otherwise.
+    (The grader's Submission.where says the same; this file cannot import it.)"""
+    for start, name in reversed(cells):
+        if line >= start:
+            return f"cell {name!r}, line {line - start + 1}"
+    return f"line {line}"
+
+
+def student_message(
+    error: BaseException, filename: str, source: str, cells: tuple[tuple[int, str], ...] = ()
+) -> str:
     """Exception type and message, then the last frames that are in the student's code."""
     if isinstance(error, SyntaxError) and error.filename == filename and error.lineno:
-        return clip(f"line {error.lineno}: SyntaxError: {error.msg}")
+        return clip(f"{describe_line(error.lineno, cells)}: SyntaxError: {error.msg}")
     lines = source.splitlines()
     frames = []
     tb = error.__traceback__
@@ -220,7 +232,7 @@ def student_message(error: BaseException, filename: str, source: str) -> str:
         if code.co_filename == filename:
             lineno = tb.tb_lineno
             text = lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ""
-            frames.append(f"  line {lineno}, in {code.co_name}: {text}")
+            frames.append(f"  {describe_line(lineno, cells)}, in {code.co_name}: {text}")
         tb = tb.tb_next
     where = "\n".join(frames[-STUDENT_FRAMES_SHOWN:])
     return exception_text(error) + ("\n" + where if where else "")
@@ -266,13 +278,14 @@ def student_line(filename: str) -> int:
     return 0
 
 
-def make_refuse(filename: str, report):  # noqa: ANN001, ANN201
+def make_refuse(filename: str, report, cells: tuple[tuple[int, str], ...] = ()):  # noqa: ANN001, ANN201
     shown = os.path.basename(filename) or filename
 
     def refuse(name: str, why: str = FORBIDDEN_WHY) -> Forbidden:
         line = student_line(filename)
-        report(f"{name} (line {line})" if line else name)
-        where = f" (line {line} of {shown})" if line else ""
+        at = describe_line(line, cells) if line else ""
+        report(f"{name} ({at})" if line else name)
+        where = "" if not line else f" ({at})" if cells else f" ({at} of {shown})"
         return Forbidden(f"{name} is not allowed in this lab{where}: {why}")
 
     return refuse
@@ -519,6 +532,13 @@ class Worker:
         # 1-based first line of each notebook cell in `source`: cells run one by one, as in a
         # kernel, so an error in one cell does not stop the others (nbgrader grades them so too).
         self.cell_starts = [int(n) for n in setup.get("cell_starts", ()) if int(n) >= 1]
+        names = [str(n) for n in setup.get("cell_names", ())]
+        # Messages name the cell and its own line when the grader said which cell starts where.
+        self.cells = (
+            tuple(zip(self.cell_starts, names, strict=True))
+            if len(names) == len(self.cell_starts)
+            else ()
+        )
         self.result_bytes = int(setup.get("result_bytes", 64 * 1024**2))
         policy = setup["policy"]
         self.namespace: dict = {"__name__": "__submission__", "__builtins__": builtins}
@@ -530,7 +550,7 @@ class Worker:
         forbidden = tuple(str(m) for m in policy.get("forbidden_modules", ()))
         sandbox_dir = os.path.realpath(str(setup["sandbox_dir"]))
         report = make_reporter(OUT_FD)
-        refuse = make_refuse(self.filename, report)
+        refuse = make_refuse(self.filename, report, self.cells)
         forbid_fft = bool(policy.get("forbid_numpy_convolve")) or "numpy.fft" in forbidden
         stub_numpy(refuse, bool(policy.get("forbid_numpy_convolve")), forbid_fft)
         allow_processes = bool(policy.get("allow_processes"))
@@ -566,13 +586,13 @@ class Worker:
         try:
             return "ok", action(), ""
         except MemoryError as error:
-            message = student_message(error, self.filename, self.source)
+            message = student_message(error, self.filename, self.source, self.cells)
             del error
             return "memory", None, message
         except SystemExit as error:
             return "crashed", None, f"your code called exit({error.code!r})"
         except BaseException as error:  # KeyboardInterrupt, RecursionError, ... are the student's
-            return "error", None, student_message(error, self.filename, self.source)
+            return "error", None, student_message(error, self.filename, self.source, self.cells)
         finally:
             flush_output()
 

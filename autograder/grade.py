@@ -177,6 +177,7 @@ def grade_submission(
             limits=limits_for(lab, limits),
             filename=path.name,
             cell_starts=sub.cell_starts,
+            cell_names=sub.cells,
         ) as box:
             load = box.load() if sub.code.strip() else None
             if load is None:

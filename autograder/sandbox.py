@@ -767,9 +767,11 @@ class Sandbox:
         limits: Limits = Limits(),  # noqa: B008 (frozen, so a shared default is safe)
         filename: str = "<submission>",
         cell_starts: Sequence[int] = (),
+        cell_names: Sequence[str] = (),
     ) -> None:
         self.code = code
         self.cell_starts = tuple(cell_starts)  # run cell by cell, as a notebook kernel would
+        self.cell_names = tuple(cell_names)  # grade_id of each cell, for messages
         self.policy = policy
         self.limits = limits
         self.filename = filename
@@ -875,6 +877,7 @@ class Sandbox:
             "code": self.code,
             "filename": self.filename,
             "cell_starts": list(self.cell_starts),
+            "cell_names": list(self.cell_names),
             "sandbox_dir": scratch,
             "result_bytes": self.limits.result_bytes,
             "rlimits": rlimits,

@@ -402,6 +402,34 @@ def test_standin_use_at_run_time_names_library_and_line():
     assert "tensorflow.nn.conv2d is not allowed in this lab (line 4 of sub.py)" in result.message
 
 
+def test_notebook_messages_name_the_cell_and_its_own_line():
+    """In a notebook the joined code's line means nothing to the student: do a traceback and a
+    refused use past the scan say "cell 'name', line L" (the line inside that cell)?"""
+    cells = [
+        "import numpy as np\nimport tensorflow as tf\n",
+        "x = 1\n\n\ndef f():\n    return 1 / 0\n",
+        "def g():\n    return getattr(tf.nn, 'conv' + '2d')(1)\n",
+    ]
+    starts, line = [], 1
+    for cell in cells:
+        starts.append(line)
+        line += cell.count("\n") + 1
+    code = "\n".join(cells)
+    assert code.splitlines()[starts[1] + 3] == "    return 1 / 0"  # line 9 of the joined code
+    with Sandbox(
+        code, policy=POLICY, limits=SMALL, filename="lab.ipynb", cell_starts=starts,
+        cell_names=["imports", "answer_f", "answer_g"],
+    ) as box:  # fmt: skip
+        assert box.load().ok
+        error, refused = box.call("f"), box.call("g")
+    assert error.status == "error"
+    assert "cell 'answer_f', line 5, in f: return 1 / 0" in error.message, error.message
+    assert refused.status == "forbidden"
+    assert "tensorflow.nn.conv2d is not allowed in this lab (cell 'answer_g', line 2)" in (
+        refused.message
+    ), refused.message
+
+
 # ---------------------------------------------------------------- names, links, cells
 
 
