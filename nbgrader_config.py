@@ -41,14 +41,12 @@ c.Autograde.autograde_preprocessors = [
     CheckCellMetadata,
 ]
 
-# Feedback shows what the hidden tests reported, never their code (nor tracebacks quoting it).
+# Feedback shows what the hidden tests reported, never their code. (No traceback can quote it:
+# autograde replaces every graded test cell's outputs with the grader's report, above.)
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
 
-from autograder.nbgrader_feedback import ClearHiddenTracebacks  # noqa: E402
-
 c.GenerateFeedback.preprocessors = [
-    ClearHiddenTracebacks,
     ClearHiddenTests,
     GetGrades,
     CSSHTMLHeaderPreprocessor,

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 
-def _grade_id(cell: NotebookNode) -> str | None:
+def grade_id(cell: NotebookNode) -> str | None:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
@@ -37,7 +37,7 @@ def student_notebook(lab_id: str, answers: Mapping[str, str], *, root: Path = RO
     """The released notebook with the given solution cells answered (others left as stubs)."""
     nb = nbformat.read(root / "labs" / lab_id / f"{lab_id}.ipynb", as_version=4)
     for cell in nb.cells:
-        gid = _grade_id(cell)
+        gid = grade_id(cell)
         if gid in answers and cell.metadata["nbgrader"].get("solution"):
             cell.source = answers[gid]
     return nb

@@ -15,6 +15,8 @@ from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
+from .classroom import grade_id
+
 #: Environment variables a student's kernel never sees: the course secret, credentials, pytest's.
 _SCRUBBED = re.compile(r"SECRET|TOKEN|PASSWORD|KEY|CREDENTIAL|^CONVLAB_|^PYTEST_", re.I)
 #: Where a test cell's verdict says who computed it.
@@ -87,10 +89,6 @@ class ScrubbedKernelManager(AsyncKernelManager):
         kw["env"] = kernel_environment(env)
         cwd = Path(kw.get("cwd") or os.getcwd())
         await super()._async_launch_kernel(kernel_sandbox(kernel_cmd, cwd, env), **kw)
-
-
-def _grade_id(cell: NotebookNode) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
 def _is_test_cell(cell: NotebookNode) -> bool:
@@ -166,9 +164,9 @@ class GradeOutsideKernel(Preprocessor):
         for cell in nb.cells:
             if not _is_test_cell(cell):
                 continue
-            result = verdicts.get(_grade_id(cell) or "")
+            result = verdicts.get(grade_id(cell) or "")
             if result is None:
-                text, score = f"✘ {_grade_id(cell)}: not a test the course's grader knows.", 0.0
+                text, score = f"✘ {grade_id(cell)}: not a test the course's grader knows.", 0.0
             else:
                 text, score = result.output, result.score
             cell.outputs = verdict_outputs(f"{problems}{text}\n{GRADED_BY}", score)
