@@ -1,4 +1,5 @@
-"""Shared fixtures: a per-session reference cache and a headless matplotlib."""
+"""Shared fixtures: a per-session reference cache, no course secret from the shell, and a
+headless matplotlib."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import matplotlib
 import pytest
 
 matplotlib.use("Agg")  # before anything imports pyplot: tests never open a window
+
+SECRET_VARIABLES = ("CONVLAB_COURSE_SECRET", "CONVLAB_COURSE_SECRET_FILE")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -23,6 +26,15 @@ def reference_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
         os.environ.pop("CONVLAB_CACHE_DIR", None)
     else:
         os.environ["CONVLAB_CACHE_DIR"] = saved
+
+
+@pytest.fixture(scope="session", autouse=True)
+def development_secret() -> Iterator[None]:
+    """Tests pin verdicts drawn with the development secret: a course secret in the shell that
+    runs them (a TA's) must not change the cases. Tests that need a secret set their own."""
+    saved = {k: os.environ.pop(k) for k in SECRET_VARIABLES if k in os.environ}
+    yield
+    os.environ.update(saved)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

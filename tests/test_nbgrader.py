@@ -52,40 +52,45 @@ def course(tmp_path_factory):
     """A course with nine submissions, autograded, with feedback and an exported CSV."""
     saved = os.environ.get("CONVLAB_COURSE_SECRET")
     os.environ["CONVLAB_COURSE_SECRET"] = SECRET  # the TA's shell; the CLI below reads it too
-    course = make_course(tmp_path_factory.mktemp("course"), LAB.id)
-    answers = solution_answers(LAB.id)
-    flipped = {**answers, "conv2d": (WRONG / "flipped_kernel.py").read_text()}
-    partial = {**answers, "conv2d": (WRONG / "raises_on_strided.py").read_text()}
-    submit(course, LAB.id, "ada", student_notebook(LAB.id, answers, root=course))
-    submit(course, LAB.id, "bob", student_notebook(LAB.id, flipped, root=course))
-    submit(course, LAB.id, "eve", student_notebook(LAB.id, partial, root=course))
-    deleted = student_notebook(LAB.id, answers, root=course)
-    deleted.cells = [
-        c for c in deleted.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "conv2d"
-    ]
-    submit(course, LAB.id, "dee", deleted)
-    broken = {**answers, "conv2d": "def conv2d(inputs, filters, strides, padding)\n    return 0\n"}
-    submit(course, LAB.id, "sam", student_notebook(LAB.id, broken, root=course))  # SyntaxError
-    submit(course, LAB.id, "cy", '{"cells": [')  # a truncated, broken file
-    cheat = {**answers, "conv2d": REPLACE_CHECKS}
-    submit(course, LAB.id, "mal", student_notebook(LAB.id, cheat, root=course))
-    spy = {**answers, "conv_matrix": answers["conv_matrix"] + PRINT_SECRET}
-    submit(course, LAB.id, "spy", student_notebook(LAB.id, spy, root=course))
-    vandal = {**answers, "conv_matrix": answers["conv_matrix"] + ZERO_GRADEBOOK}
-    submit(course, LAB.id, "zed", student_notebook(LAB.id, vandal, root=course))
-    runs = {
-        step: nbgrader(course, *args)
-        for step, args in (
-            ("autograde", ("autograde", LAB.id)),
-            ("feedback", ("generate_feedback", LAB.id)),
-            ("export", ("export",)),
-        )
-    }
-    yield course, runs
-    if saved is None:
-        os.environ.pop("CONVLAB_COURSE_SECRET", None)
-    else:
-        os.environ["CONVLAB_COURSE_SECRET"] = saved
+    try:  # restored even when setting up the course fails: later tests must not see it
+        course = make_course(tmp_path_factory.mktemp("course"), LAB.id)
+        answers = solution_answers(LAB.id)
+        flipped = {**answers, "conv2d": (WRONG / "flipped_kernel.py").read_text()}
+        partial = {**answers, "conv2d": (WRONG / "raises_on_strided.py").read_text()}
+        submit(course, LAB.id, "ada", student_notebook(LAB.id, answers, root=course))
+        submit(course, LAB.id, "bob", student_notebook(LAB.id, flipped, root=course))
+        submit(course, LAB.id, "eve", student_notebook(LAB.id, partial, root=course))
+        deleted = student_notebook(LAB.id, answers, root=course)
+        deleted.cells = [
+            c for c in deleted.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "conv2d"
+        ]
+        submit(course, LAB.id, "dee", deleted)
+        broken = {
+            **answers,
+            "conv2d": "def conv2d(inputs, filters, strides, padding)\n    return 0\n",
+        }
+        submit(course, LAB.id, "sam", student_notebook(LAB.id, broken, root=course))  # SyntaxError
+        submit(course, LAB.id, "cy", '{"cells": [')  # a truncated, broken file
+        cheat = {**answers, "conv2d": REPLACE_CHECKS}
+        submit(course, LAB.id, "mal", student_notebook(LAB.id, cheat, root=course))
+        spy = {**answers, "conv_matrix": answers["conv_matrix"] + PRINT_SECRET}
+        submit(course, LAB.id, "spy", student_notebook(LAB.id, spy, root=course))
+        vandal = {**answers, "conv_matrix": answers["conv_matrix"] + ZERO_GRADEBOOK}
+        submit(course, LAB.id, "zed", student_notebook(LAB.id, vandal, root=course))
+        runs = {
+            step: nbgrader(course, *args)
+            for step, args in (
+                ("autograde", ("autograde", LAB.id)),
+                ("feedback", ("generate_feedback", LAB.id)),
+                ("export", ("export",)),
+            )
+        }
+        yield course, runs
+    finally:
+        if saved is None:
+            os.environ.pop("CONVLAB_COURSE_SECRET", None)
+        else:
+            os.environ["CONVLAB_COURSE_SECRET"] = saved
 
 
 def _exported(course: Path) -> dict[str, float]:
