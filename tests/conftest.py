@@ -44,3 +44,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite tests/golden/*.json from the current grader instead of comparing to them",
     )
+
+
+#: The marker expression pyproject.toml's addopts gives a bare `python -m pytest`.
+DEFAULT_MARKEXPR = "not slow"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Slow tests are left out of a bare `python -m pytest` only. Tests named on the command line
+    (`pytest tests/test_golden.py`), or `--update-goldens`, run whatever their markers, unless a
+    `-m` of your own says otherwise."""
+    own_m = any(arg.startswith("-m") for arg in config.invocation_params.args)
+    named = config.args_source == pytest.Config.ArgsSource.ARGS
+    if config.option.markexpr == DEFAULT_MARKEXPR and not own_m:
+        if named or config.getoption("--update-goldens"):
+            config.option.markexpr = ""
