@@ -185,6 +185,23 @@ def test_readme_lists_the_commands_this_test_runs():
     assert any("--shard 1/2" in c for c in commands)
 
 
+def test_ci_runs_the_readme_test_command_then_the_slow_tests():
+    """Does .ci/run run exactly the Quick start's test command, and then the slow tests?"""
+    quick_start = re.search(
+        r"## Quick start\n+```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S
+    )
+    install, tests = quick_start.group(1).strip().splitlines()
+    assert install.startswith("pip install -r requirements.txt && ")
+    assert tests.startswith("pip install -r requirements.txt && ")
+    command = tests.split(" && ", 1)[1]
+    steps = [
+        line.strip()
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line.strip().startswith("python -m pytest")
+    ]
+    assert steps == [command, "python -m pytest -m slow"]
+
+
 def _class_tree(root: Path) -> None:
     """An nbgrader submitted/ tree: alice is right, bob flipped the kernel, cy's file is broken."""
     for student, name, source in (
