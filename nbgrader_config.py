@@ -12,6 +12,12 @@ c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\nraise NotImplementedError()",
 }
 c.Execute.timeout = 120
+# A cell that runs past the timeout is interrupted and the notebook goes on (the grade is computed
+# outside the kernel anyway). nbgrader would otherwise give up on the whole notebook when the
+# interrupted kernel is slow to report idle (a student's loop inside numpy), and that student
+# would get no grade at all.
+c.Execute.raise_on_iopub_timeout = False
+c.Execute.iopub_timeout = 15
 
 # The grade of record is computed outside the student's kernel: after the notebook has run, every
 # graded test cell is overwritten with the sandboxed grader's verdict (the same as

@@ -203,11 +203,35 @@ def _cheat(function: str) -> str:
     )
 
 
+#: Per lab, one answer cell with a real mistake (partial credit: some tests pass, some fail).
+WRONG_CELLS = {
+    "01_convolution_by_hand": (  # flips the kernel: apply_kernel's tests fail, the rest pass
+        "apply_kernel",
+        "def apply_kernel(image, kernel, x, y):\n"
+        "    kh, kw = kernel.shape\n"
+        "    return float(np.sum(image[y : y + kh, x : x + kw] * kernel[::-1, ::-1]))\n",
+    ),
+    "02_stride_padding": (  # the VALID formula for every padding and stride 1
+        "output_size",
+        "def output_size(in_size, filter_size, stride, padding):\n"
+        "    return in_size - filter_size + 1\n",
+    ),
+    "04_tf_conv2d": ("my_mnist_shape", "my_mnist_shape = (64, 28, 28, 16)\n"),  # forgot stride 2
+    "05_fast_conv2d": (  # the solution's vectorized conv2d_fast with the kernel flipped
+        "conv2d_fast",
+        "{answer}\n\n_right = conv2d_fast\n\n\n"
+        "def conv2d_fast(inputs, filters, strides, padding):\n"
+        "    return _right(inputs, np.asarray(filters)[::-1, ::-1], strides, padding)\n",
+    ),
+}
+
+
 @pytest.mark.parametrize(
     "lab_id", ["01_convolution_by_hand", "02_stride_padding", "04_tf_conv2d", "05_fast_conv2d"]
 )
 def test_every_lab_nbgrader_equals_cli(lab_id, tmp_path, monkeypatch):
-    """In each lab, do nbgrader and the CLI give a right and a cheating notebook equal scores?"""
+    """In each lab, do nbgrader and the CLI give a right, a wrong and a cheating notebook equal
+    scores, test by test?"""
     monkeypatch.setenv("CONVLAB_COURSE_SECRET", SECRET)
     lab = get_lab(lab_id)
     course = make_course(tmp_path / "course", lab.id)
@@ -216,11 +240,14 @@ def test_every_lab_nbgrader_equals_cli(lab_id, tmp_path, monkeypatch):
     submit(course, lab.id, "right", student_notebook(lab.id, answers, root=course))
     cheat = {**answers, first: _cheat(first)}
     submit(course, lab.id, "cheat", student_notebook(lab.id, cheat, root=course))
+    wrong_cell, source = WRONG_CELLS[lab.id]
+    wrong = {**answers, wrong_cell: source.replace("{answer}", answers[wrong_cell])}
+    submit(course, lab.id, "wrong", student_notebook(lab.id, wrong, root=course))
     run = nbgrader(course, "autograde", lab.id)
     assert run.returncode == 0, run.stderr[-2000:]
     results = grade_class([course / "submitted"], lab.id, out_dir=tmp_path / "cli", progress=False)
     ours = {r["extra_data"]["student"]: r for r in results}
-    for student in ("right", "cheat"):
+    for student in ("right", "wrong", "cheat"):
         nb = nbformat.read(
             course / "autograded" / student / lab.id / f"{lab.id}.ipynb", as_version=4
         )
@@ -234,6 +261,10 @@ def test_every_lab_nbgrader_equals_cli(lab_id, tmp_path, monkeypatch):
             function, suite = test["name"].split(": ")
             assert cells[f"test_{function}_{suite}"] == pytest.approx(test["score"]), test["name"]
     assert ours["right"]["score"] == lab.max_score
+    wrong_tests = ours["wrong"]["tests"]
+    assert 0 < ours["wrong"]["score"] < lab.max_score
+    lost = {t["name"].split(": ")[0] for t in wrong_tests if t["score"] < t["max_score"]}
+    assert wrong_cell in lost  # (and the functions built on it, e.g. convolve2d on apply_kernel)
     # the replaced checks earn nothing: the stub's tests score 0 on both paths
     cheated = [t for t in ours["cheat"]["tests"] if t["name"].startswith(f"{first}: ")]
     assert cheated and all(t["score"] == 0 for t in cheated)
