@@ -11,6 +11,7 @@ from typing import Any
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
@@ -117,19 +118,59 @@ def verdict_outputs(text: str, score: float) -> list[NotebookNode]:
 
 
 class ExecuteAnswersOnly(Execute):
-    """nbgrader's Execute without the graded test cells.
+    """nbgrader's Execute without the graded test cells, and without giving up on a notebook.
 
     Their outputs and points come from `GradeOutsideKernel`, so running them in the student's
     kernel would only spend time (a second grading, TensorFlow included) and let a function that
-    never returns hang the kernel there. Every other cell runs as usual.
+    never returns hang the kernel there. Every other cell runs as usual, until a cell kills the
+    kernel or keeps it busy past the timeout and its interrupt: nbgrader would then drop the whole
+    notebook and the student would get no grade. Here that cell says what happened, the cells
+    after it are not run (each says why), and grading goes on outside the kernel as for everyone.
     """
+
+    def preprocess(
+        self, nb: NotebookNode, resources: Any = None, km: Any = None
+    ) -> tuple[NotebookNode, dict[str, Any]]:
+        self._stopped_at: int | None = None
+        return super().preprocess(nb, resources, km)
 
     def preprocess_cell(
         self, cell: NotebookNode, resources: dict[str, Any], index: int
     ) -> tuple[NotebookNode, dict[str, Any]]:
         if _is_test_cell(cell):
             return cell, resources
-        return super().preprocess_cell(cell, resources, index)
+        if self._stopped_at is not None:
+            if cell.cell_type == "code":
+                cell.outputs = [
+                    _kernel_note(f"Not run: cell {self._stopped_at + 1} stopped the kernel.")
+                ]
+            return cell, resources
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except (DeadKernelError, CellTimeoutError) as error:
+            self._stopped_at = index
+            what = (
+                "killed the kernel"
+                if isinstance(error, DeadKernelError)
+                else (
+                    f"was still running {self.timeout} s after it started and did not stop when "
+                    "interrupted"
+                )
+            )
+            cell.outputs = [
+                *cell.get("outputs", []),
+                _kernel_note(f"This cell {what}; the cells after it were not run."),
+            ]
+            return cell, resources
+
+
+def _kernel_note(text: str) -> NotebookNode:
+    """A cell's output explaining why the notebook stopped running (grading is unaffected)."""
+    return nbformat.v4.new_output(
+        "stream",
+        name="stdout",
+        text=f"{text} (Your functions are graded outside this notebook all the same.)\n",
+    )
 
 
 class GradeOutsideKernel(Preprocessor):

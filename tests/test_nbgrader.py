@@ -49,7 +49,7 @@ print("secret:", env.get("CONVLAB_COURSE_SECRET"), env.get("CONVLAB_COURSE_SECRE
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    """A course with nine submissions, autograded, with feedback and an exported CSV."""
+    """A course with ten submissions, autograded, with feedback and an exported CSV."""
     saved = os.environ.get("CONVLAB_COURSE_SECRET")
     os.environ["CONVLAB_COURSE_SECRET"] = SECRET  # the TA's shell; the CLI below reads it too
     try:  # restored even when setting up the course fails: later tests must not see it
@@ -77,6 +77,8 @@ def course(tmp_path_factory):
         submit(course, LAB.id, "spy", student_notebook(LAB.id, spy, root=course))
         vandal = {**answers, "conv_matrix": answers["conv_matrix"] + ZERO_GRADEBOOK}
         submit(course, LAB.id, "zed", student_notebook(LAB.id, vandal, root=course))
+        killer = {**answers, "conv_matrix": answers["conv_matrix"] + KILL_KERNEL}
+        submit(course, LAB.id, "kay", student_notebook(LAB.id, killer, root=course))
         runs = {
             step: nbgrader(course, *args)
             for step, args in (
@@ -91,6 +93,11 @@ def course(tmp_path_factory):
             os.environ.pop("CONVLAB_COURSE_SECRET", None)
         else:
             os.environ["CONVLAB_COURSE_SECRET"] = saved
+
+
+#: An answer cell that ends by killing its own process. The kernel dies under nbgrader; the
+#: grader's sandbox refuses the signal, so both functions are defined and earn their points.
+KILL_KERNEL = "\n\nimport os\n\nos.kill(os.getpid(), 9)\n"
 
 
 def _exported(course: Path) -> dict[str, float]:
@@ -150,9 +157,9 @@ def test_cli_and_nbgrader_agree(course, tmp_path):
     path, _ = course
     results = grade_class([path / "submitted"], LAB.id, out_dir=tmp_path, jobs=2, progress=False)
     ours = {r["extra_data"]["student"]: r for r in results}
-    assert set(ours) == {"ada", "bob", "cy", "dee", "eve", "sam", "mal", "spy", "zed"}
+    assert set(ours) == {"ada", "bob", "cy", "dee", "eve", "sam", "mal", "spy", "zed", "kay"}
     exported = _exported(path)
-    for student in ("ada", "bob", "dee", "eve", "sam", "mal", "spy", "zed"):
+    for student in ("ada", "bob", "dee", "eve", "sam", "mal", "spy", "zed", "kay"):
         cells = _nbgrader_cell_scores(path, student)
         for test in ours[student]["tests"]:
             function, suite = test["name"].split(": ")
@@ -162,6 +169,25 @@ def test_cli_and_nbgrader_agree(course, tmp_path):
             )
         assert ours[student]["score"] == pytest.approx(exported[student]), ours[student]
     assert ours["cy"]["score"] == 0 and "JSON" in ours["cy"]["output"]
+
+
+def test_a_cell_that_kills_the_kernel_costs_only_what_it_breaks(course):
+    """nbgrader drops a notebook whose kernel dies, leaving the student without a grade. Is it
+    autograded here instead: the cell says it stopped the kernel, the later cells say they were
+    not run, and the grade is the outside grader's?"""
+    path, runs = course
+    assert "for student 'kay'" not in runs["autograde"].stderr
+    nb = nbformat.read(path / "autograded" / "kay" / LAB.id / f"{LAB.id}.ipynb", as_version=4)
+    texts = ["".join(o.get("text", "") for o in c.get("outputs", [])) for c in nb.cells]
+    killed = [i for i, t in enumerate(texts) if "This cell killed the kernel" in t]
+    assert len(killed) == 1
+    assert nb.cells[killed[0]].metadata["nbgrader"]["grade_id"] == "conv_matrix"
+    later = [
+        t for c, t in zip(nb.cells[killed[0] + 1 :], texts[killed[0] + 1 :], strict=True)
+        if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("grade")
+    ]  # fmt: skip
+    assert later and all(t.startswith("Not run:") for t in later)
+    assert _exported(path)["kay"] == LAB.max_score
 
 
 def test_kernel_never_sees_the_secret(course):
