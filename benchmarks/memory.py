@@ -1,7 +1,7 @@
 """Peak memory of grading one submission per lab, as Gradescope's container would see it.
 
 Runs the bundle's `run_autograder` against a temporary root (the whole Gradescope path: the
-trusted parent with TensorFlow for the reference, plus the sandbox workers) on each lab's
+trusted grader, the process that prepares lab 04's references, the sandbox workers) on each lab's
 solution notebook, and samples the process tree: its resident pages with each physical page
 counted once (from /proc/PID/pagemap: what a container's memory cgroup is charged for them), and
 for comparison PSS summed over the tree (shared pages split among every process on the machine
@@ -9,7 +9,8 @@ that maps them, so other programs using TensorFlow lower it) and RSS summed (sha
 once per process: an overestimate). Anonymous memory (summed) is the part that cannot be
 reclaimed: a container without swap is killed when that alone reaches its limit; file-backed
 pages (TensorFlow's libraries) are charged too but can be dropped and re-read under pressure.
-Run it as root for the first figure.
+Run it as root for the first figure. A second line per lab says where the memory is: the RSS of
+each kind of process (grader, reference, worker) at the peak, and each one's own highest RSS.
 
     python benchmarks/memory.py [--repeat 3] [--lab 04_tf_conv2d ...] [--env NAME=VALUE ...]
 
