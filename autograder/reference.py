@@ -1,4 +1,8 @@
-"""The oracle: tf.nn.conv2d on CPU in float64, imported lazily, results cached per (suite, seed)."""
+"""The oracle: tf.nn.conv2d on CPU in float64, imported lazily, results cached per (suite, seed).
+
+Or asked beforehand: `prepared` has a short-lived process compute every answer a submission's
+grading needs, so the grader itself never imports TensorFlow (Gradescope, lab 04).
+"""
 
 from __future__ import annotations
 
