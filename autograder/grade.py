@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -24,6 +25,7 @@ from . import policy
 from .checks import Tier
 from .exercise import get_exercise
 from .forbidden import scan
+from .reference import prepared
 from .registry import Item, Lab, Test, get_lab
 from .runner import TestResult, run_test
 from .sandbox import CallResult, Limits, Policy, Sandbox, isolation_mode
@@ -122,9 +124,14 @@ def policy_for(lab: Lab) -> Policy:
     )
 
 
+def workers_import_tensorflow(lab: Lab) -> bool:
+    """Whether every worker of this lab imports TensorFlow (its preamble does: lab 04)."""
+    return "tensorflow" in lab.preamble
+
+
 def limits_for(lab: Lab, base: Limits | None = None) -> Limits:
     base = base or Limits()
-    if "tensorflow" in lab.preamble and base.memory_bytes < TF_MEMORY_BYTES:
+    if workers_import_tensorflow(lab) and base.memory_bytes < TF_MEMORY_BYTES:
         return replace(base, memory_bytes=TF_MEMORY_BYTES, load_seconds=max(base.load_seconds, 60))
     return base
 
@@ -146,6 +153,7 @@ def grade_submission(
     student: str | None = None,
     hidden: bool = True,
     fresh: bool | None = None,
+    prepare: bool = False,
 ) -> StudentReport:
     """Grade one submission file; whatever it contains, this returns a report (never raises).
 
@@ -153,6 +161,10 @@ def grade_submission(
     `hidden`) draws the visible suites from the course secret + lab + student + suite instead of
     the public seed 0: the grade of record never re-uses the cases a student can see beforehand.
     What the code prints during hidden tests is left out of the report's output.
+
+    `prepare` computes every TensorFlow answer the tests need in a short-lived process before
+    the student's code starts (reference.prepared), so this process never holds TensorFlow
+    while a worker that imports it runs (Gradescope's container); the verdicts are the same.
     """
     start = time.monotonic()
     fresh = hidden if fresh is None else fresh
@@ -171,14 +183,17 @@ def grade_submission(
     results: dict[tuple[str, str], TestResult] = {}
     output = isolation = ""
     try:
-        with Sandbox(
-            sub.code,
-            policy=policy_for(lab),
-            limits=limits_for(lab, limits),
-            filename=path.name,
-            cell_starts=sub.cell_starts,
-            cell_names=sub.cells,
-        ) as box:
+        with (
+            _preparing(prepare, lab, order, student, fresh),
+            Sandbox(
+                sub.code,
+                policy=policy_for(lab),
+                limits=limits_for(lab, limits),
+                filename=path.name,
+                cell_starts=sub.cell_starts,
+                cell_names=sub.cells,
+            ) as box,
+        ):
             load = box.load() if sub.code.strip() else None
             if load is None:
                 problems.append("No code to run was found in this submission.")
@@ -214,6 +229,20 @@ def grade_submission(
         student, path, lab.id, score, max_score, tests, problems, output, _sha256(path),
         time.monotonic() - start, isolation=isolation,
     )  # fmt: skip
+
+
+def _preparing(
+    prepare: bool, lab: Lab, order: list[tuple[Item, Test]], student: str, fresh: bool
+) -> contextlib.AbstractContextManager[Any]:
+    """reference.prepared for every suite the submission is graded on, when asked to."""
+    if not prepare:
+        return contextlib.nullcontext()
+    return prepared(
+        [
+            (item.exercise, test.suite, policy.seed_for(lab.id, test, student, fresh=fresh))
+            for item, test in order
+        ]
+    )
 
 
 def _one_test(

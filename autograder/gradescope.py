@@ -259,7 +259,7 @@ def run(
 
 
 def _grade(lab: Any, submission_dir: Path, student: str, limits: Any) -> dict[str, Any]:
-    from .grade import grade_submission, limits_for
+    from .grade import grade_submission, limits_for, workers_import_tensorflow
     from .submission import find_submissions
 
     files = find_submissions([submission_dir], lab=lab.id) if submission_dir.is_dir() else []
@@ -278,7 +278,12 @@ def _grade(lab: Any, submission_dir: Path, student: str, limits: Any) -> dict[st
                 "problems": ["no submission"],
             },
         }
-    report = grade_submission(preferred[0], lab, limits=limits, student=student)
+    # When the workers import TensorFlow (lab 04), the references are computed before the
+    # student's code runs, by a process that has exited by then: one copy of TensorFlow in the
+    # container at a time, not two (the README's memory table). Other labs' workers never load
+    # it, so there the grader computing its references itself is smaller and faster.
+    prepare = workers_import_tensorflow(lab)
+    report = grade_submission(preferred[0], lab, limits=limits, student=student, prepare=prepare)
     report.extra["limits"] = asdict(limits_for(lab, limits))
     data = report.results_json()
     ignored = [f.name for f in preferred[1:]]

@@ -1,13 +1,22 @@
-"""The oracle: tf.nn.conv2d on CPU in float64, imported lazily, results cached per (suite, seed)."""
+"""The oracle: tf.nn.conv2d on CPU in float64, imported lazily, results cached per (suite, seed).
+
+Or asked beforehand: `prepared` has a short-lived process compute every answer a submission's
+grading needs, so the grader itself never imports TensorFlow (Gradescope, lab 04).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import io
+import json
 import os
+import pickle
+import subprocess
 import sys
 import threading
+from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -25,6 +34,12 @@ from .exercise import dumps_results, get_exercise, loads_results
 CACHE_VERSION = 2
 _lock = threading.Lock()
 _memory: dict[str, list[Any]] = {}
+#: tf_conv2d answers computed beforehand by `prepared` in a short-lived process, by call key.
+_prepared: dict[str, Any] = {}
+#: In that process, while it prepares: every tf_conv2d answer (or error), by call key.
+_recording: dict[str, Any] | None = None
+#: How long the preparing process may take before grading goes on without it.
+PREPARE_SECONDS = 300
 
 
 @cache
@@ -70,7 +85,6 @@ def tf_conv2d(
 
     `padding` is "SAME"/"VALID" in any case, or explicit [[top, bottom], [left, right]].
     """
-    tf = tensorflow()
     sh, sw = normalize_strides(list(strides) if isinstance(strides, tuple) else strides)
     if isinstance(padding, str):
         pad: Any = padding.upper()
@@ -82,9 +96,21 @@ def tf_conv2d(
     if x.shape[-1] != w.shape[2]:
         # tf.nn.conv2d would silently run a grouped convolution; the oracle never does.
         raise ValueError(f"input channels {x.shape[-1]} != filter in_channels {w.shape[2]}")
-    with tf.device("/CPU:0"):
-        out = tf.nn.conv2d(x, w, [1, sh, sw, 1], pad)
-    return out.numpy()
+    key = _call_key(x, w, (sh, sw), pad) if (_prepared or _recording is not None) else ""
+    if key in _prepared:
+        return _replay(_prepared[key])
+    tf = tensorflow()
+    try:
+        with tf.device("/CPU:0"):
+            out = tf.nn.conv2d(x, w, [1, sh, sw, 1], pad)
+        result = out.numpy()
+    except Exception as error:
+        if _recording is not None:
+            _recording[key] = _Raised(error)
+        raise
+    if _recording is not None:
+        _recording[key] = result.copy()
+    return result
 
 
 def tf_conv2d_single(
@@ -202,3 +228,142 @@ def expected_outputs(cases: list[Case], *, use_disk: bool = True) -> list[Any]:
                     pass  # a read-only home (or an unstorable result) still grades, uncached
         _memory[key] = values
         return values
+
+
+# ----------------------------------------------------------------------------------------------
+# Prepared answers: TensorFlow asked beforehand, in a process that exits before student code runs
+#
+# Grading a submission asks TensorFlow only through tf_conv2d (the cases of some suites, the
+# references, the named-mistake variants), and always with arguments that depend on the suite's
+# seed alone, never on what the student returns. So every answer can be computed before the
+# first worker starts, by a trusted child that imports TensorFlow, computes and exits; the
+# grader then replays them without importing TensorFlow itself. A lab whose workers import
+# TensorFlow (lab 04) then holds one copy of it at a time instead of two. A call that was not
+# prepared (an exercise that asks TensorFlow about the student's answer) still gets its answer,
+# from TensorFlow imported here: slower and larger, never different.
+
+
+def _call_key(x: NDArray[Any], w: NDArray[Any], strides: tuple[int, int], pad: Any) -> str:
+    """One tf_conv2d call by content: the float64 arrays' bytes, shapes, strides and padding."""
+    h = hashlib.sha256(repr((x.shape, w.shape, tuple(int(s) for s in strides), pad)).encode())
+    h.update(np.ascontiguousarray(x).tobytes())
+    h.update(np.ascontiguousarray(w).tobytes())
+    return h.hexdigest()
+
+
+class _Raised:
+    """An error tf_conv2d raised while preparing, raised again here without TensorFlow: the same
+    class for Python's own exceptions, else a stand-in with the same name and message (a grader
+    message quotes `type(error).__name__: error`)."""
+
+    def __init__(self, error: BaseException) -> None:
+        kind = type(error)
+        self.module, self.name, self.text = kind.__module__, kind.__name__, str(error)
+        simple = all(isinstance(a, str | int | float) for a in error.args)
+        self.args = tuple(error.args) if simple else (self.text,)
+
+    def error(self) -> Exception:
+        import builtins
+
+        kind = getattr(builtins, self.name, None) if self.module == "builtins" else None
+        if isinstance(kind, type) and issubclass(kind, Exception):
+            try:
+                return kind(*self.args)
+            except Exception:
+                pass
+        stand_in = type(self.name, (Exception,), {"__module__": self.module})
+        return stand_in(self.text)
+
+
+def _replay(value: Any) -> NDArray[np.float64]:
+    if isinstance(value, _Raised):
+        raise value.error()
+    return np.array(value)  # a copy: callers may write into what tf_conv2d returns
+
+
+def prepare_here(requests: Sequence[tuple[str, str, int]]) -> dict[str, Any]:
+    """What grading these (exercise, suite, seed) suites asks TensorFlow, computed in this
+    process: every tf_conv2d answer (making the cases, their references and, for each case, the
+    exercise's named mistakes) and the references by `expected_outputs` key."""
+    global _recording
+    from .exercise import make_cases
+    from .runner import _expected_or_errors, _GraderError
+
+    _recording = {}
+    try:
+        for exercise, suite, seed in requests:
+            cases = make_cases(exercise, suite, seed)
+            expected = _expected_or_errors(cases)
+            ex = get_exercise(exercise)
+            for case, exp in zip(cases, expected, strict=True):
+                if not isinstance(exp, _GraderError):
+                    with contextlib.suppress(Exception):  # checks contain it the same way
+                        ex.mistakes(case.args)
+        with _lock:
+            return {"calls": _recording, "expected": dict(_memory)}
+    finally:
+        _recording = None
+
+
+def _child() -> None:
+    """The preparing process: requests as JSON on stdin, the answers pickled on stdout."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything printed while preparing goes to stderr, never into the answer
+    request = json.loads(sys.stdin.buffer.read())
+    data = prepare_here([(str(e), str(s), int(n)) for e, s, n in request])
+    out.write(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+    out.close()
+
+
+def _prepare_in_child(requests: Sequence[tuple[str, str, int]]) -> dict[str, Any] | None:
+    """prepare_here in a fresh process of this Python and this autograder; None if it fails."""
+    root = str(Path(__file__).resolve().parents[1])
+    code = (
+        f"import sys; sys.path[0] = {root!r}; "  # this autograder, never the working directory's
+        "from autograder.reference import _child; _child()"
+    )
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            input=json.dumps([list(r) for r in requests]).encode(),
+            stdout=subprocess.PIPE,
+            timeout=PREPARE_SECONDS,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"it exited with status {proc.returncode}")
+        # Trusted: our own child, over a pipe, and it exited before any student code started.
+        data = pickle.loads(proc.stdout)
+        if not (isinstance(data.get("calls"), dict) and isinstance(data.get("expected"), dict)):
+            raise RuntimeError("it answered something else")
+        return data
+    except Exception as error:  # grading goes on, asking TensorFlow here
+        print(
+            f"note: the references could not be prepared beforehand ({type(error).__name__}: "
+            f"{error}); computing them in the grader",
+            file=sys.stderr,
+        )
+        return None
+
+
+@contextlib.contextmanager
+def prepared(requests: Sequence[tuple[str, str, int]]) -> Iterator[bool]:
+    """Within: tf_conv2d and expected_outputs answer these suites without importing TensorFlow.
+
+    Everything grading the (exercise, suite, seed) `requests` asks TensorFlow is computed first
+    by a short-lived process of its own (see prepare_here), which has exited when this yields:
+    True when it worked, False when grading must ask TensorFlow here after all.
+    """
+    data = _prepare_in_child(list(dict.fromkeys(requests)))
+    if data is None:
+        yield False
+        return
+    with _lock:
+        for key, values in data["expected"].items():
+            _memory.setdefault(key, values)
+    _prepared.update(data["calls"])
+    try:
+        yield True
+    finally:
+        for key in data["calls"]:
+            _prepared.pop(key, None)

@@ -1,7 +1,7 @@
 """Peak memory of grading one submission per lab, as Gradescope's container would see it.
 
 Runs the bundle's `run_autograder` against a temporary root (the whole Gradescope path: the
-trusted parent with TensorFlow for the reference, plus the sandbox workers) on each lab's
+trusted grader, the process that prepares lab 04's references, the sandbox workers) on each lab's
 solution notebook, and samples the process tree: its resident pages with each physical page
 counted once (from /proc/PID/pagemap: what a container's memory cgroup is charged for them), and
 for comparison PSS summed over the tree (shared pages split among every process on the machine
@@ -9,7 +9,8 @@ that maps them, so other programs using TensorFlow lower it) and RSS summed (sha
 once per process: an overestimate). Anonymous memory (summed) is the part that cannot be
 reclaimed: a container without swap is killed when that alone reaches its limit; file-backed
 pages (TensorFlow's libraries) are charged too but can be dropped and re-read under pressure.
-Run it as root for the first figure.
+Run it as root for the first figure. A second line per lab says where the memory is: the RSS of
+each kind of process (grader, reference, worker) at the peak, and each one's own highest RSS.
 
     python benchmarks/memory.py [--repeat 3] [--lab 04_tf_conv2d ...] [--env NAME=VALUE ...]
 
@@ -81,6 +82,24 @@ def _rollup(pid: int) -> tuple[int, int, int]:
     return pss, rss, anon
 
 
+def role(pid: int) -> str:
+    """What a process of the tree is: the grader, the reference process, a worker, the shell."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "gone"
+    if "_worker.py" in cmd:
+        return "worker"
+    if "autograder.reference import _child" in cmd:
+        return "reference"
+    if "autograder.gradescope" in cmd:
+        return "grader"
+    if "run_autograder" in cmd:
+        return "shell"
+    return "other"
+
+
 PAGE = os.sysconf("SC_PAGE_SIZE")
 PFN_MASK = (1 << 55) - 1
 PRESENT = 1 << 63
@@ -124,13 +143,27 @@ class TreeSampler(threading.Thread):
         self.peak_pss = self.peak_rss = 0.0
         self.peak_processes = 0
         self.peak_unique = self.peak_anon = 0.0
+        #: At the sample of the highest peak: RSS (MB) of each kind of process then alive.
+        self.at_peak: dict[str, float] = {}
+        #: The highest RSS (MB) each kind of process reached at any time.
+        self.role_peaks: dict[str, float] = {}
 
     def run(self) -> None:
         while not self.stop.is_set():
             pids = tree_pids(self.pid)
             sizes = [_rollup(p) for p in pids]
+            roles: dict[str, float] = {}
+            for pid, size in zip(pids, sizes, strict=True):
+                if size[1]:
+                    kind = role(pid)
+                    roles[kind] = roles.get(kind, 0.0) + size[1] / 1024
+            for kind, mb in roles.items():
+                self.role_peaks[kind] = max(self.role_peaks.get(kind, 0.0), mb)
+            total = unique_pages(pids) * PAGE / 1024**2 if self.unique else sum(roles.values())
+            if total > (self.peak_unique if self.unique else sum(self.at_peak.values())):
+                self.at_peak = roles
             if self.unique:
-                self.peak_unique = max(self.peak_unique, unique_pages(pids) * PAGE / 1024**2)
+                self.peak_unique = max(self.peak_unique, total)
             self.peak_pss = max(self.peak_pss, sum(s[0] for s in sizes) / 1024)
             self.peak_rss = max(self.peak_rss, sum(s[1] for s in sizes) / 1024)
             self.peak_anon = max(self.peak_anon, sum(s[2] for s in sizes) / 1024)
@@ -185,7 +218,15 @@ def grade_once(lab_id: str, workdir: Path, env_extra: dict[str, str]) -> dict:
         "peak_pss_mb": sampler.peak_pss,
         "peak_rss_sum_mb": sampler.peak_rss,
         "processes": sampler.peak_processes,
+        "rss_at_peak_mb": {k: round(v) for k, v in sorted(sampler.at_peak.items())},
+        "rss_peak_by_role_mb": {k: round(v) for k, v in sorted(sampler.role_peaks.items())},
     }
+
+
+def _roles(sizes: dict[str, int]) -> str:
+    order = ("grader", "reference", "worker", "shell", "other")
+    rank = {k: i for i, k in enumerate(order)}
+    return ", ".join(f"{k} {sizes[k]} MB" for k in sorted(sizes, key=lambda k: rank.get(k, 9)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -211,6 +252,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"{row['processes']} processes)  "
                 f"{row['seconds']:5.1f} s  score {row['score']:g}/{row['max_score']:g}{flag}"
                 + (f"  runs: {row['mb_each_run']} MB" if args.repeat > 1 else ""),
+                flush=True,
+            )
+            print(
+                f"{'':24s} at the peak (RSS): {_roles(row['rss_at_peak_mb'])}; each one's own "
+                f"peak: {_roles(row['rss_peak_by_role_mb'])}",
                 flush=True,
             )
     if args.env:
