@@ -211,3 +211,50 @@ def test_the_check_after_a_graded_prediction_says_it_is_graded(lab: str) -> None
     assert graded <= {name for name, _ in calls}
     for name, rest in calls:
         assert ("graded=True" in rest) == (name in graded), name
+
+
+@pytest.mark.slow
+def test_nbgrader_grades_a_set_prediction_like_the_cli(tmp_path: Path, monkeypatch) -> None:
+    """In nbgrader's autograde (GradeOutsideKernel), is my_pixels_v10 graded as by the CLI:
+    a list of pairs right, a pair twice wrong, the untouched release cell "No prediction yet"?"""
+    import nbformat
+
+    from autograder.classroom import (
+        make_course,
+        nbgrader,
+        solution_answers,
+        student_notebook,
+        submit,
+    )
+    from autograder.grade import grade_class
+
+    monkeypatch.setenv("CONVLAB_COURSE_SECRET", "set-prediction-test")
+    lab = get_lab("01_convolution_by_hand")
+    course = make_course(tmp_path / "course", lab.id)
+    answers = solution_answers(lab.id)
+    forms = {
+        "listed": (f"my_pixels_v10 = {sorted(V10)!r}", 1.0),
+        "twice": (f"my_pixels_v10 = {[*sorted(V10), (2, 2)]!r}", 0.0),
+        "untouched": (None, 0.0),  # the released cell: my_pixels_v10 = None
+    }
+    for student, (cell, _) in forms.items():
+        chosen = {**answers, "my_pixels_v10": cell} if cell else {
+            k: v for k, v in answers.items() if k != "my_pixels_v10"}  # fmt: skip
+        submit(course, lab.id, student, student_notebook(lab.id, chosen, root=course))
+    run = nbgrader(course, "autograde", lab.id)
+    assert run.returncode == 0, run.stderr[-2000:]
+    results = grade_class([course / "submitted"], lab.id, out_dir=tmp_path / "cli", progress=False)
+    cli = {r["extra_data"]["student"]: {t["name"]: t for t in r["tests"]} for r in results}
+    for student, (_, points) in forms.items():
+        path = course / "autograded" / student / lab.id / f"{lab.id}.ipynb"
+        cell = next(
+            c
+            for c in nbformat.read(path, as_version=4).cells
+            if c.metadata.get("nbgrader", {}).get("grade_id") == "test_my_pixels_v10_prediction"
+        )
+        value = [o for o in cell.outputs if o.output_type == "execute_result"]
+        assert float(value[0]["data"]["text/plain"]) == points, student
+        ours = cli[student]["my_pixels_v10: prediction"]
+        assert ours["score"] == points, (student, ours["output"])
+    assert "No prediction yet" in cli["untouched"]["my_pixels_v10: prediction"]["output"]
+    assert "more than once" in cli["twice"]["my_pixels_v10: prediction"]["output"]
