@@ -90,8 +90,8 @@ class SetPrediction(Prediction):
             if returned.status == "ok" and returned.value is None:
                 raise CheckFailure(
                     Tier.TYPE,
-                    f"No prediction yet: set {function} to {self.what} (replace None) and run "
-                    "its cell, then this one.",
+                    f"No prediction yet: in {function}'s cell, replace None with {self.what}; "
+                    "run that cell, then this one.",
                 )
             if returned.status != "ok":
                 raise CheckFailure(Tier.CALL, returned.message or f"{function} did not run.")
@@ -101,7 +101,7 @@ class SetPrediction(Prediction):
                 twice = next(i for i in items if items.count(i) > 1)
                 raise CheckFailure(
                     Tier.VALUES,
-                    f"{function} lists {twice!r} more than once; name each one once. {self.rule}",
+                    f"{function} lists {twice!r} more than once; list each one once. {self.rule}",
                 )
             if got == want:
                 return passed(case, returned.value, expected)
@@ -247,8 +247,8 @@ MY_PIXELS_V10 = register(
     SetPrediction(
         "my_pixels_v10",
         _pixels_v10,
-        "a set of (row, col) pairs, e.g. {(0, 0), (1, 0)} (a list of pairs is fine too; "
-        "each pixel once)",
+        "a set of (row, col) pairs, e.g. {(0, 0), (1, 0)} (a list of pairs will do, each pixel "
+        "once)",
         "V(x, y) reads image[y + n, x + m] for every kernel row n and column m (0, 1, 2 for a "
         "3x3 kernel): put x = 1 (a column) and y = 0 (a row), and list those (row, col) pairs.",
         "tf.nn.conv2d (the pixels whose value changes V(1, 0))",
