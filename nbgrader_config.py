@@ -19,6 +19,37 @@ c.Execute.timeout = 120
 c.Execute.raise_on_iopub_timeout = False
 c.Execute.iopub_timeout = 15
 
+# The release: a graded prediction's answer cell keeps only its `my_... = None` line (nbgrader's
+# stub would raise at the top level and stop "Run All"); every other solution gets the stub.
+from nbgrader.preprocessors import (  # noqa: E402
+    CheckCellMetadata,
+    ClearHiddenTests,
+    ClearMarkScheme,
+    ClearOutput,
+    ComputeChecksums,
+    IncludeHeaderFooter,
+    InstantiateTests,
+    LockCells,
+    SaveCells,
+)
+
+from autograder.nbgrader_release import ClearSolutionsKeepPredictions  # noqa: E402
+
+c.GenerateAssignment.preprocessors = [
+    IncludeHeaderFooter,
+    InstantiateTests,
+    LockCells,
+    ClearSolutionsKeepPredictions,  # nbgrader's ClearSolutions, except for prediction cells
+    ClearOutput,
+    CheckCellMetadata,
+    ComputeChecksums,
+    SaveCells,
+    ClearHiddenTests,
+    ClearMarkScheme,
+    ComputeChecksums,
+    CheckCellMetadata,
+]
+
 # The grade of record is computed outside the student's kernel: after the notebook has run, every
 # graded test cell is overwritten with the sandboxed grader's verdict (the same as
 # `python -m autograder grade`), so nothing a kernel does changes a score. The kernel starts

@@ -186,11 +186,26 @@ def encode(value: object, arrays: list[np.ndarray], what: str, depth: int = 0) -
         return {"t": "tuple", "v": [int(v) for v in value]}
     if isinstance(value, tuple):
         return {"t": "tuple", "v": [encode(v, arrays, what, depth + 1) for v in value]}
+    if isinstance(value, set | frozenset):
+        # A set of (row, col) pairs or of names: items are numbers, text or tuples of them.
+        items = [encode(v, arrays, what, depth + 1) for v in value]
+        if not all(wire_hashable(item) for item in items):
+            raise BadReturn(f"{what} a set holding arrays; expected pairs of ints or names")
+        return {"t": "set", "v": items}
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return {"t": "list", "v": list(value)}  # a list of names (a set's items, in a list)
     if isinstance(value, list | complex | np.complexfloating) or hasattr(value, "__array__"):
         # Lists of numbers and tensors (TF, torch, jax) are array-likes: grade the numbers.
         arrays.append(numeric_array(value, what))
         return {"t": "nd", "i": len(arrays) - 1}
     raise BadReturn(f"{what} a {describe(value)}; expected a numpy array")
+
+
+def wire_hashable(item: object) -> bool:
+    """Is this encoded item a number, text, or a tuple of them (so the parent can hash it)?"""
+    if isinstance(item, dict):
+        return item.get("t") == "tuple" and all(wire_hashable(v) for v in item["v"])
+    return True
 
 
 # ---------------------------------------------------------------- messages for the student

@@ -130,7 +130,8 @@ def make_cases(exercise: str, suite: str, seed: int) -> list[Case]:
 
 def encode_result(value: Any, arrays: list[NDArray[Any]]) -> Any:
     """`value` as JSON, its arrays appended to `arrays` (ints, floats, bools, strings, None,
-    arrays and numpy scalars, and tuples/lists of them, nested)."""
+    arrays and numpy scalars, and tuples/lists of them, nested; sets of hashable items, such as
+    (row, col) pairs or names, come back as frozensets)."""
     if value is None or isinstance(value, bool | int | float | str):
         return {"t": type(value).__name__, "v": value}
     if isinstance(value, np.generic):
@@ -142,6 +143,10 @@ def encode_result(value: Any, arrays: list[NDArray[Any]]) -> Any:
         return {"t": "nd", "i": len(arrays) - 1}
     if isinstance(value, tuple | list):
         return {"t": type(value).__name__, "v": [encode_result(v, arrays) for v in value]}
+    if isinstance(value, set | frozenset):
+        # Stored in a fixed order (by the items' JSON) so equal sets give equal files.
+        items = [encode_result(v, arrays) for v in value]
+        return {"t": "frozenset", "v": sorted(items, key=lambda i: json.dumps(i, sort_keys=True))}
     raise TypeError(f"cannot store a {type(value).__name__}")
 
 
@@ -153,8 +158,10 @@ def decode_result(spec: Any, arrays: list[NDArray[Any]]) -> Any:
     kind = spec["t"]
     if kind == "nd":
         return arrays[spec["i"]]
-    if kind in ("tuple", "list"):
+    if kind in ("tuple", "list", "frozenset"):
         items = [decode_result(v, arrays) for v in spec["v"]]
+        if kind == "frozenset":
+            return frozenset(items)
         return tuple(items) if kind == "tuple" else items
     return _SCALARS[kind](spec["v"])
 

@@ -238,6 +238,12 @@ def _decode_value(value: object, arrays: list[npt.NDArray], depth: int = 0) -> o
         if kind in ("list", "tuple") and isinstance(items, list) and len(items) <= MAX_VALUE_ITEMS:
             decoded = [_decode_value(item, arrays, depth + 1) for item in items]
             return tuple(decoded) if kind == "tuple" else decoded
+        if kind == "set" and isinstance(items, list) and len(items) <= MAX_VALUE_ITEMS:
+            decoded = [_decode_value(item, arrays, depth + 1) for item in items]
+            try:  # a set of (row, col) pairs or of names (a graded prediction)
+                return frozenset(decoded)
+            except TypeError:
+                raise ProtocolError("unhashable item in a set") from None
     raise ProtocolError("unexpected value in reply")
 
 

@@ -200,8 +200,22 @@ def test_toy_graded_in_the_sandbox_with_feedback(toy: SplitChannels, tmp_path: P
         [np.int64(4), (np.arange(3), 0.5)],
         None,
         True,
+        frozenset({(0, 1), (2, 3), (1, 1)}),
+        frozenset({"outline", "sobel_x"}),
     ],
-    ids=["array", "int", "float", "pair", "shape", "two-arrays", "nested", "none", "bool"],
+    ids=[
+        "array",
+        "int",
+        "float",
+        "pair",
+        "shape",
+        "two-arrays",
+        "nested",
+        "none",
+        "bool",
+        "set-of-pairs",
+        "set-of-names",
+    ],
 )
 def test_codec_round_trips_every_shape_of_result(value: Any) -> None:
     """Does every kind of result come back with its types and values (numpy scalars as Python)?"""
@@ -225,6 +239,13 @@ def test_codec_refuses_what_it_cannot_store() -> None:
     """Is an object the codec does not know refused (so the reference is just not cached)?"""
     with pytest.raises(TypeError):
         encode_result({"a": 1}, [])
+
+
+def test_codec_stores_a_set_in_one_order() -> None:
+    """Do equal sets (a set or a frozenset, any insertion order) store as the same JSON?"""
+    first = json.dumps(encode_result({(2, 3), (0, 1), (1, 1)}, []))
+    assert first == json.dumps(encode_result(frozenset([(1, 1), (2, 3), (0, 1)]), []))
+    assert decode_result(json.loads(first), []) == frozenset({(0, 1), (1, 1), (2, 3)})
 
 
 @pytest.mark.parametrize(

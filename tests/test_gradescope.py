@@ -360,6 +360,15 @@ def test_bundle_grades_a_wrong_submission(bundle, tmp_path):
 
 
 @pytest.mark.slow
+def test_bundle_grades_the_predictions(bundle, tmp_path):
+    """Are lab 03's graded predictions graded as values in the bundle: right, wrong, missing?"""
+    data = _run_bundle(bundle, tmp_path, {f"{LAB3.id}.py": "my_dense_weights = 451584\n"})
+    scores = {t["name"]: t["score"] for t in data["tests"]}
+    assert scores["my_dense_weights: prediction"] == 1
+    assert scores["my_conv_weights: prediction"] == 0
+
+
+@pytest.mark.slow
 def test_bundle_grades_a_hostile_submission(bundle, tmp_path):
     data = _run_bundle(bundle, tmp_path, {f"{LAB3.id}.py": HOSTILE_SECRET_READER})
     assert data["score"] == 0
@@ -378,7 +387,7 @@ def test_bundle_grades_a_missing_submission(bundle, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("folder", "expected", "code"),
-    [("labs", "Visible tests: 0 / 5 points", 1), ("solutions", "Visible tests: 5 / 5 points", 0)],
+    [("labs", "Visible tests: 0 / 7 points", 1), ("solutions", "Visible tests: 7 / 7 points", 0)],
     ids=["stubs", "solution"],
 )
 def test_check_cli_reports_visible_points(folder, expected, code):

@@ -10,12 +10,15 @@ import pytest
 from nbclient import NotebookClient
 
 from autograder.classroom import make_course
+from autograder.nbgrader_release import PREDICTION_CELLS
 from autograder.registry import LABS
 
 ROOT = Path(__file__).resolve().parents[1]
 LAB_IDS = sorted(LABS)
 #: Every solution notebook must run top to bottom within this on a 2-core machine.
 SOLUTION_SECONDS = 60
+#: The cell tag that lets "Run All" (JupyterLab, nbclient) go on past a cell that raises.
+RAISES = "raises-exception"
 
 
 def _source(lab: str) -> Path:
@@ -111,8 +114,52 @@ def test_release_has_no_solution_or_hidden_tests(lab):
                 if len(ln.strip()) > 12 and ln.strip() not in outside
             ]
             stub = release_cells[gid].source
-            assert "raise NotImplementedError()" in stub
+            if gid in PREDICTION_CELLS:
+                # only the `my_... = None  # your prediction: ...` line: nothing that raises
+                assert stub == cell.source.split("### BEGIN SOLUTION")[0].strip(), gid
+                assert re.fullmatch(rf"{gid} = None  # your [^\n]*", stub), stub
+            else:
+                assert "raise NotImplementedError()" in stub
             assert not any(ln in stub for ln in body), gid
+
+
+def test_prediction_cells_are_released_without_a_stub():
+    """Does the release step drop a prediction's solution region, and stub every other one?"""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from autograder.nbgrader_release import ClearSolutionsKeepPredictions
+
+    def answer(gid: str, source: str):
+        meta = {"solution": True, "grade": False, "locked": False, "grade_id": gid}
+        return new_code_cell(source, metadata={"nbgrader": {**meta, "schema_version": 3}})
+
+    solution = "\n### BEGIN SOLUTION\n{} = 4\n### END SOLUTION"
+    nb = new_notebook(
+        cells=[
+            answer("my_p2_width", "my_p2_width = None  # your prediction: an int" + solution),
+            answer("my_free", "my_free = None  # not registered" + solution),  # not graded
+            answer("f", "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION"),
+        ],
+        metadata={"kernelspec": {"language": "python", "name": "python3", "display_name": "Py"}},
+    )
+    clear = ClearSolutionsKeepPredictions(
+        code_stub={"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    )
+    nb, _ = clear.preprocess(nb, {})
+    assert [c.source for c in nb.cells] == [
+        "my_p2_width = None  # your prediction: an int",
+        "my_free = None  # not registered\n# YOUR CODE HERE\nraise NotImplementedError()",
+        "def f():\n    # YOUR CODE HERE\n    raise NotImplementedError()",
+    ]
+
+
+@pytest.mark.parametrize("lab", LAB_IDS)
+def test_only_plain_code_cells_may_raise(lab):
+    """Is `raises-exception` (Run All goes on past the cell) only on ungraded code cells?"""
+    nb = nbformat.read(_source(lab), as_version=4)
+    for cell in nb.cells:
+        if RAISES in cell.metadata.get("tags", []):
+            assert cell.cell_type == "code" and "nbgrader" not in cell.metadata, cell.source
 
 
 @pytest.mark.slow
@@ -157,6 +204,7 @@ def test_solution_executes_and_earns_every_point(lab, tmp_path):
     """Does the solution run top to bottom, in time, with every graded cell at full points?"""
     nb, seconds = _execute(_source(lab), tmp_path, allow_errors=False)
     assert seconds <= SOLUTION_SECONDS, f"{lab} took {seconds:.0f} s"
+    assert [_errors(c) for c in nb.cells if _errors(c)] == []  # raises-exception cells included
     for gid, cell in _nbgrader_cells(nb).items():
         for out in cell.get("outputs", []):  # nbgrader gives a cell that wrote to stderr 0 points
             assert not (out.output_type == "stream" and out.name == "stderr"), (gid, out.text)
@@ -168,18 +216,26 @@ def test_solution_executes_and_earns_every_point(lab, tmp_path):
     assert _graded_values(nb) == pytest.approx(points)
 
 
+def _errors(cell) -> list[str]:
+    return [o.ename for o in cell.get("outputs", []) if o.output_type == "error"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("lab", LAB_IDS)
-def test_release_executes_with_only_the_stubs_failing(lab, tmp_path):
-    """Does the student version run top to bottom with only NotImplementedError as errors?"""
-    nb, _ = _execute(_release(lab), tmp_path, allow_errors=True)
-    errors = [
-        (out.ename, out.evalue)
-        for cell in nb.cells
-        for out in cell.get("outputs", [])
-        if out.output_type == "error"
-    ]
-    assert all(name == "NotImplementedError" for name, _ in errors), errors
+def test_release_runs_to_the_end(lab, tmp_path):
+    """Does the student version run top to bottom ("Run All") without stopping?
+
+    Executed with allow_errors=False, as "Run All" stops at the first error. A prediction's
+    answer cell is released as `my_... = None` (no stub), so it runs. The cells that may raise
+    are exactly the plain code cells tagged `raises-exception`, and only with NotImplementedError:
+    they call a function the student has not written yet (a try-it cell, a demo on the student's
+    own function); JupyterLab's Run All, like nbclient, goes on past a cell with that tag. Every
+    tagged cell does raise here, so no tag hides an error that has another cause.
+    """
+    nb, _ = _execute(_release(lab), tmp_path, allow_errors=False)
+    for cell in nb.cells:
+        tagged = RAISES in cell.metadata.get("tags", [])
+        assert _errors(cell) == (["NotImplementedError"] if tagged else []), cell.source[:300]
     assert all(v == 0 for v in _graded_values(nb).values() if v is not None)
 
 

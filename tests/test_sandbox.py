@@ -194,10 +194,14 @@ def test_output_flood_is_capped():
         ("return object()", "object"),
         ("return (i for i in range(3))", "generator"),
         ("return np.array([object()])", "ndarray"),
-        ("return ['a', 'b']", "list"),
+        ("return ['a', 1]", "list"),
         ("return np.zeros(10**7)", "ndarray"),
+        (
+            "return {type('T', (), {'__array__': lambda s, dtype=None, copy=None: np.ones(2)})()}",
+            "set",
+        ),  # a hashable array-like: encoded as an array, which a set cannot hold
     ],
-    ids=["dict", "object", "generator", "object-array", "list-of-str", "too-large"],
+    ids=["dict", "object", "generator", "object-array", "mixed-list", "too-large", "set-of-arrays"],
 )
 def test_unsendable_returns_are_bad_return(body: str, type_name: str):
     """Is a return value that is not numbers graded 'bad_return' with its type named?"""
@@ -218,11 +222,29 @@ def test_unsendable_returns_are_bad_return(body: str, type_name: str):
         ("return 2", "int", 2),
         ("return None", "NoneType", None),
         ("return FakeTensor()", "FakeTensor", np.arange(3.0)),
+        ("return {(0, 1), (np.int64(2), 3)}", "set", frozenset({(0, 1), (2, 3)})),
+        (
+            "return frozenset({'sobel_x', 'outline'})",
+            "frozenset",
+            frozenset({"outline", "sobel_x"}),
+        ),
+        ("return ['outline', 'sobel_x']", "list", ["outline", "sobel_x"]),
     ],
-    ids=["list", "int-tuple", "np-float32", "int", "none", "tensor-like"],
+    ids=[
+        "list",
+        "int-tuple",
+        "np-float32",
+        "int",
+        "none",
+        "tensor-like",
+        "set-of-pairs",
+        "frozenset-of-names",
+        "list-of-names",
+    ],
 )
 def test_returns_are_converted(body: str, type_name: str, expected: object):
-    """Are lists and tensor-likes converted to arrays, scalars and int tuples kept as JSON?"""
+    """Are lists and tensor-likes converted to arrays, scalars and int tuples kept as JSON, sets
+    (of pairs or names, graded predictions) kept as frozensets and lists of names as lists?"""
     code = (
         "import numpy as np\n"
         "class FakeTensor:\n"
@@ -235,7 +257,7 @@ def test_returns_are_converted(body: str, type_name: str, expected: object):
     if isinstance(expected, np.ndarray):
         np.testing.assert_array_equal(result.value, expected)
     else:
-        assert result.value == expected
+        assert result.value == expected and type(result.value) is type(expected)
 
 
 @pytest.mark.parametrize(
