@@ -279,3 +279,20 @@ def test_tf_cells_never_abort_the_kernel(lab, kind, onednn, tmp_path):
     ]
     allowed = {"NotImplementedError"} if kind == "labs" else set()
     assert all(name in allowed for name, _ in errors), errors
+
+
+@pytest.mark.slow
+def test_lab05_timings_leave_out_a_conv2d_fast_that_still_loops(tmp_path):
+    """A conv2d_fast that still loops over pixels would keep lab 05's timing sweep busy for
+    many minutes. Does the lab run to the end, leave it out of the sweep and say why?"""
+    nb = nbformat.read(_source("05_fast_conv2d"), as_version=4)
+    loops = next(i for i, c in enumerate(nb.cells) if c.source.startswith("def conv2d_loops("))
+    not_vectorized = "conv2d_fast = conv2d_loops  # a student who has not vectorized yet"
+    nb.cells.insert(loops + 1, nbformat.v4.new_code_cell(not_vectorized))
+    path = tmp_path / "looping.ipynb"
+    nbformat.write(nb, path)
+    nb, _ = _execute(path, tmp_path, allow_errors=False)
+    sweep = next(c for c in nb.cells if c.source.startswith("rng = np.random.default_rng(2)"))
+    text = "".join(o.get("text", "") for o in sweep.outputs)
+    assert "conv2d_fast   skipped: about" in text and "Still looping over pixels?" in text
+    assert text.count(" skipped   tf ") == 10  # every shape timed with TensorFlow only
