@@ -70,9 +70,11 @@ def lab_sections(lab: str, root: Path = REPO) -> list[Section]:
                 sections[-1].minutes += len(WORD.findall(part)) / WORDS_PER_MINUTE
             continue
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
-        minutes = MINUTES_PER_CELL + MINUTES_PER_SOLUTION_LINE * lines.get(grade_id, 0)
         if re.search(r"^my_\w+ = None", source, re.M):
-            minutes += MINUTES_PER_PREDICTION
+            # a prediction: thinking it through, not code (a graded one's solution is one line)
+            minutes = MINUTES_PER_CELL + MINUTES_PER_PREDICTION
+        else:
+            minutes = MINUTES_PER_CELL + MINUTES_PER_SOLUTION_LINE * lines.get(grade_id, 0)
         if re.search(r"build_\w+\(", source):
             minutes += MINUTES_PER_WIDGET
         sections[-1].minutes += minutes
