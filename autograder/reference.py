@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from convlab import use_tf_environment
 from convlab.geometry import normalize_strides
 
 from .cases import Case
@@ -52,8 +53,7 @@ def tensorflow() -> ModuleType:
     on some malformed inputs and return garbage for a float32 VALID filter larger than the input.
     (It only takes effect when TensorFlow is not imported yet, as in the grader's own process.)
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    use_tf_environment()
     cwd = os.path.realpath(os.getcwd())
     # A student's `tensorflow.py` in the working directory must never shadow the oracle.
     saved = list(sys.path)

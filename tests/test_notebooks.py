@@ -204,6 +204,8 @@ def test_solution_executes_and_earns_every_point(lab, tmp_path):
     """Does the solution run top to bottom, in time, with every graded cell at full points?"""
     nb, seconds = _execute(_source(lab), tmp_path, allow_errors=False)
     assert seconds <= SOLUTION_SECONDS, f"{lab} took {seconds:.0f} s"
+    shown = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "oneDNN" not in shown and "absl" not in shown  # TensorFlow's start-up lines
     assert [_errors(c) for c in nb.cells if _errors(c)] == []  # raises-exception cells included
     for gid, cell in _nbgrader_cells(nb).items():
         for out in cell.get("outputs", []):  # nbgrader gives a cell that wrote to stderr 0 points

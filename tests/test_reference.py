@@ -358,3 +358,18 @@ def test_a_tensorflow_py_in_the_working_folder_is_not_imported(tmp_path: Path) -
     tf_file, version = result.stdout.split()[-2:]
     assert not Path(tf_file).resolve().is_relative_to(tmp_path.resolve())
     assert version != "0.0-fake"
+
+
+def test_importing_convlab_sets_tensorflows_environment_unless_set():
+    """Before any lab imports TensorFlow, does `import convlab` switch oneDNN off and TF's C++
+    logs down (the grader's settings), leaving a value the user set alone?"""
+    code = (
+        "import os, convlab\n"
+        "print(os.environ['TF_ENABLE_ONEDNN_OPTS'], os.environ['TF_CPP_MIN_LOG_LEVEL'])"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.split() == ["0", "3"], out.stderr
+    env["TF_ENABLE_ONEDNN_OPTS"] = "1"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.split() == ["1", "3"], out.stderr
