@@ -40,15 +40,19 @@ class Prediction(Exercise):
     def reference(self, args: NoArgs) -> Any:
         return self._answer()
 
+    def unanswered(self, function: str) -> CheckFailure:
+        """The verdict while the answer cell still holds None."""
+        return CheckFailure(
+            Tier.TYPE,
+            f"No prediction yet: in {function}'s cell, replace None with {self.what}; run that "
+            "cell, then this one.",
+        )
+
     def check(self, case: Case, returned: Returned, expected: Any, function: str) -> CaseResult:
         want = np.asarray(expected)
         try:
             if returned.status == "ok" and returned.value is None:
-                raise CheckFailure(
-                    Tier.TYPE,
-                    f"No prediction yet: set {function} to {self.what} (replace None) and run "
-                    "its cell, then this one.",
-                )
+                raise self.unanswered(function)
             got = as_ints(returned, function, want.size)
             shape = np.shape(returned.value)
             if want.ndim > 1 and shape != want.shape:
@@ -88,11 +92,7 @@ class SetPrediction(Prediction):
         want = frozenset(expected)
         try:
             if returned.status == "ok" and returned.value is None:
-                raise CheckFailure(
-                    Tier.TYPE,
-                    f"No prediction yet: in {function}'s cell, replace None with {self.what}; "
-                    "run that cell, then this one.",
-                )
+                raise self.unanswered(function)
             if returned.status != "ok":
                 raise CheckFailure(Tier.CALL, returned.message or f"{function} did not run.")
             items = self._items(returned.value, next(iter(want), None), function)
