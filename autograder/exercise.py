@@ -49,6 +49,11 @@ class Exercise:
         """Known-wrong answers for these arguments: name -> (the wrong result, the mistake)."""
         return {}
 
+    def answer_key(self, got: Any) -> str | None:
+        """A short, canonical text of a wrong answer, for the class report to count (two students
+        who gave the same answer get the same key); None where answers are not worth counting."""
+        return None
+
     def plane(self, value: NDArray[Any], where: tuple[int, ...] | None) -> NDArray[Any] | None:
         """The 2-D slice of a result to picture (the one holding `where`), or None to skip."""
         return value if value.ndim == 2 else None

@@ -113,6 +113,13 @@ def _test_json(t: TestResult) -> dict[str, Any]:
         "mistakes": list(mistakes),
         "mistake_examples": mistakes,
     }
+    answers = [
+        key
+        for f in failures
+        if (key := get_exercise(f.case.exercise).answer_key(getattr(f, "got", None))) is not None
+    ]
+    if answers:  # a prediction's wrong answer, which the class report counts
+        data["extra_data"]["answer"] = answers[0]
     return data
 
 

@@ -3,8 +3,9 @@
 One self-contained page (plots embedded as PNG data: URIs, no script, no external file) built
 from the results.json files that `grade` stored in OUT_DIR (and in more folders, e.g. the shards
 of a class graded on several machines): the score histogram, the pass rate of every test, how
-many students made each named mistake with one anonymized example, the submissions to look at
-(library use, timeouts, crashes, load errors, graded without isolation) and the slowest ones.
+many students made each named mistake with one anonymized example, the wrong answers given most
+often to each graded prediction, the submissions to look at (library use, timeouts, crashes, load
+errors, graded without isolation) and the slowest ones.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from typing import Any
 from .grade import stored_results
 from .registry import LABS, get_lab
 
+#: The suite of every graded prediction (autograder.exercises.predictions).
+PREDICTION_SUITE = "prediction"
+#: Wrong answers listed per prediction.
+TOP_ANSWERS = 3
 #: "Likely mistake: ..." in a test's output, for results stored before per-test extra_data.
 LIKELY_MISTAKE = re.compile(r"Likely mistake: (.+?)(?:\.\s*$|\.\n|$)", re.M)
 #: How the checks join mistakes that fit the same output ("X, or Y", "X. Or: Y"): each is counted.
@@ -60,6 +65,8 @@ class ClassSummary:
     #: mistake key -> the wording the first student who made it was shown
     labels: dict[str, str] = field(default_factory=dict)
     flags: list[Flag] = field(default_factory=list)
+    #: prediction test name -> the wrong answers students gave (canonical text -> students)
+    predictions: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
 
 
 def load_results(dirs: Sequence[Path], lab_id: str | None = None) -> dict[str, dict[str, Any]]:
@@ -139,6 +146,10 @@ def summarize(results: dict[str, dict[str, Any]]) -> ClassSummary:
             summary.attempted[name] += 1
             summary.passed[name] += test.get("status") == "passed"
             t_extra = test.get("extra_data") or {}
+            if t_extra.get("suite") == PREDICTION_SUITE:
+                wrong = summary.predictions[name]  # listed even when everybody was right
+                if test.get("status") != "passed":
+                    wrong[str(t_extra.get("answer") or "not run (cell missing or broken)")] += 1
             if t_extra.get("stopped"):
                 stops[str(t_extra["stopped"])] += 1
             forbidden |= set(t_extra.get("forbidden") or ())
@@ -296,6 +307,20 @@ def render(summary: ClassSummary, sources: Sequence[Path]) -> str:
         parts.append(_table(["mistake", "students", "in tests", "example"], rows, num=(1,)))
     else:
         parts.append("<p>No named mistake in these results.</p>")
+    if summary.predictions:
+        parts.append("<h2 id='predictions'>What the class predicted</h2>")
+        parts.append(
+            "<p class='muted'>For each graded prediction, how many got it right and the wrong "
+            "answers given most often: a common wrong answer is a misconception to take up in "
+            "class (e.g. a width without the padding).</p>"
+        )
+        rows = [
+            (test, f"{summary.passed[test]} / {summary.attempted[test]}",
+             "; ".join(f"{answer} ({count})" for answer, count in wrong.most_common(TOP_ANSWERS))
+             or "-")
+            for test, wrong in sorted(summary.predictions.items())
+        ]  # fmt: skip
+        parts.append(_table(["prediction", "right", "most common wrong answers (students)"], rows))
     parts.append("<h2 id='flagged'>Flagged submissions</h2>")
     if summary.flags:
         by_kind = Counter(f.kind for f in summary.flags)

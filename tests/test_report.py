@@ -5,6 +5,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from autograder.grade import grade_class
@@ -194,3 +195,38 @@ def test_report_renders_in_chromium(graded_class):
     assert len(seen["widths"]) == 2 and all(w > 0 for w in seen["widths"]), seen["widths"]
     assert seen["title"].startswith(LAB.id)
     assert Path(seen["shot"]).stat().st_size > 0
+
+
+def test_report_counts_the_wrong_predictions(tmp_path):
+    """Graded through the sandbox, does each wrong prediction reach the report as one canonical
+    answer (a list, a tuple or a float of the same value count together), right answers and
+    unanswered ones apart, so a TA sees the class's misconceptions?"""
+    lab = get_lab("02_stride_padding")
+    answers = {"ada": "4", "bob": "2", "cy": "[2.0][0]", "dee": "0", "eve": "None"}
+    folder = tmp_path / "submitted"
+    for student, value in answers.items():
+        (folder / student / lab.id).mkdir(parents=True)
+        (folder / student / lab.id / f"{lab.id}.py").write_text(f"my_p2_width = {value}\n")
+    out = tmp_path / "grades"
+    grade_class([folder], lab.id, out_dir=out, limits=FAST_LIMITS, progress=False)
+    summary = summarize(load_results([out]))
+    test = "my_p2_width: prediction"
+    assert (summary.passed[test], summary.attempted[test]) == (1, 5)
+    assert summary.predictions[test] == {"2": 2, "0": 1, "no prediction": 1}
+    html = write_class_report(out).read_text()
+    assert "What the class predicted" in html and "2 (2); 0 (1); no prediction (1)" in html
+
+
+def test_prediction_answers_are_canonical():
+    """Do equal predictions get one key whatever their type, and a set its items sorted?"""
+    from autograder.exercise import get_exercise
+
+    shape = get_exercise("my_mnist_shape")
+    assert {shape.answer_key(v) for v in ((64, 28, 28, 16), [64, 28, 28, 16.0])} == {
+        "(64, 28, 28, 16)"
+    }
+    pixels = get_exercise("my_pixels_v10")
+    assert pixels.answer_key({(1, 0), (0, 1)}) == pixels.answer_key(frozenset({(0, 1), (1, 0)}))
+    assert pixels.answer_key({(1, 0), (0, 1)}) == "{(0, 1), (1, 0)}"
+    assert shape.answer_key(None) == "no prediction"
+    assert get_exercise("conv2d").answer_key(np.zeros(3)) is None  # only predictions are counted

@@ -40,6 +40,27 @@ class Prediction(Exercise):
     def reference(self, args: NoArgs) -> Any:
         return self._answer()
 
+    def answer_key(self, got: Any) -> str | None:
+        """The prediction as the report counts it: (64, 14, 14, 16) whether a list, tuple or
+        array; a set's items sorted; "no prediction" for None."""
+        if got is None:
+            return "no prediction"
+        if isinstance(got, set | frozenset):
+            return _shown(got)
+        try:
+            value = np.asarray(got)
+            if value.dtype.kind in "biuf" and np.all(np.isfinite(value)) and value.size <= 64:
+                ints = np.rint(value).astype(np.int64)
+                shown = ints if np.array_equal(ints, value) else value
+                listed = shown.tolist()
+                return _shown(tuple(listed) if isinstance(listed, list) else listed)
+        except (TypeError, ValueError):
+            pass
+        return _shown(got)
+
+    def plane(self, value: Any, where: tuple[int, ...] | None) -> Any:
+        return None  # a prediction gets the rule, not a picture of where it is off
+
     def unanswered(self, function: str) -> CheckFailure:
         """The verdict while the answer cell still holds None."""
         return CheckFailure(
@@ -67,7 +88,7 @@ class Prediction(Exercise):
                 f"{function} = {returned.value!r} is not what {self.oracle} gives. {self.rule}",
             )
         except CheckFailure as failure:
-            return failure.result(case, None, expected)
+            return failure.result(case, returned.value, expected)
 
 
 def _shown(value: Any) -> str:
@@ -111,7 +132,7 @@ class SetPrediction(Prediction):
                 f"{self.rule}",
             )
         except CheckFailure as failure:
-            return failure.result(case, None, expected)
+            return failure.result(case, returned.value, expected)
 
     def _items(self, value: Any, example: Any, function: str) -> list[Any]:
         """The items of `value`, each like `example` (a str, or a tuple of ints), as a list."""
