@@ -131,7 +131,9 @@ class ExecuteAnswersOnly(Execute):
     def preprocess(
         self, nb: NotebookNode, resources: Any = None, km: Any = None
     ) -> tuple[NotebookNode, dict[str, Any]]:
-        self._stopped_at: int | None = None
+        self._stopped_by: str | None = (
+            None  # the cell that stopped the kernel, as a student says it
+        )
         return super().preprocess(nb, resources, km)
 
     def preprocess_cell(
@@ -139,16 +141,15 @@ class ExecuteAnswersOnly(Execute):
     ) -> tuple[NotebookNode, dict[str, Any]]:
         if _is_test_cell(cell):
             return cell, resources
-        if self._stopped_at is not None:
+        if self._stopped_by is not None:
             if cell.cell_type == "code":
-                cell.outputs = [
-                    _kernel_note(f"Not run: cell {self._stopped_at + 1} stopped the kernel.")
-                ]
+                cell.outputs = [_kernel_note(f"Not run: {self._stopped_by} stopped the kernel.")]
             return cell, resources
         try:
             return super().preprocess_cell(cell, resources, index)
         except (DeadKernelError, CellTimeoutError) as error:
-            self._stopped_at = index
+            gid = grade_id(cell)
+            self._stopped_by = f"your cell {gid!r}" if gid else "an earlier cell (it says so)"
             what = (
                 "killed the kernel"
                 if isinstance(error, DeadKernelError)
