@@ -21,33 +21,15 @@ c.Execute.iopub_timeout = 15
 
 # The release: a graded prediction's answer cell keeps only its `my_... = None` line (nbgrader's
 # stub would raise at the top level and stop "Run All"); every other solution gets the stub.
-from nbgrader.preprocessors import (  # noqa: E402
-    CheckCellMetadata,
-    ClearHiddenTests,
-    ClearMarkScheme,
-    ClearOutput,
-    ComputeChecksums,
-    IncludeHeaderFooter,
-    InstantiateTests,
-    LockCells,
-    SaveCells,
-)
+from nbgrader.converters import GenerateAssignment  # noqa: E402
+from nbgrader.preprocessors import ClearSolutions  # noqa: E402
 
 from autograder.nbgrader_release import ClearSolutionsKeepPredictions  # noqa: E402
 
+# nbgrader's own release steps, in its order, with ClearSolutions swapped for ours.
 c.GenerateAssignment.preprocessors = [
-    IncludeHeaderFooter,
-    InstantiateTests,
-    LockCells,
-    ClearSolutionsKeepPredictions,  # nbgrader's ClearSolutions, except for prediction cells
-    ClearOutput,
-    CheckCellMetadata,
-    ComputeChecksums,
-    SaveCells,
-    ClearHiddenTests,
-    ClearMarkScheme,
-    ComputeChecksums,
-    CheckCellMetadata,
+    ClearSolutionsKeepPredictions if step is ClearSolutions else step
+    for step in GenerateAssignment.class_traits()["preprocessors"].default()
 ]
 
 # The grade of record is computed outside the student's kernel: after the notebook has run, every

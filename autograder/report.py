@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .exercises.predictions import SUITE as PREDICTION_SUITE
 from .grade import stored_results
 from .registry import LABS, get_lab
 
-#: The suite of every graded prediction (autograder.exercises.predictions).
-PREDICTION_SUITE = "prediction"
 #: Wrong answers listed per prediction.
 TOP_ANSWERS = 3
 #: "Likely mistake: ..." in a test's output, for results stored before per-test extra_data.

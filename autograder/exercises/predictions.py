@@ -22,12 +22,15 @@ from ..exercise import Exercise, register
 from ..reference import tf_conv2d
 from .tf_calls import NoArgs
 
+#: The one suite of every graded prediction (the class report groups its answers by it).
+SUITE = "prediction"
+
 
 class Prediction(Exercise):
     """A value the student predicts; `answer()` measures it, `rule` says how to get it."""
 
     Args = NoArgs
-    suites = ("prediction",)
+    suites = (SUITE,)
 
     def __init__(self, name: str, answer: Callable[[], Any], what: str, rule: str, oracle: str):
         self.name = name  # type: ignore[misc]
