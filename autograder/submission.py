@@ -293,7 +293,7 @@ def _layout_of(folder: Path, lab: str) -> str:
         )
     if held:
         return "folders"
-    if loose and all(_canvas(c.name) for c in loose):
+    if any(_canvas(c.name) for c in loose):  # a file of no one there is an error, not a student
         return "canvas"
     return "files"
 

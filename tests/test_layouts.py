@@ -286,7 +286,7 @@ AMBIGUOUS = [
     pytest.param(
         {"canvas/smithjohn_12345_67890_conv2d.ipynb": "", "canvas/conv2d.ipynb": ""},
         ["canvas"],
-        "canvas",
+        "auto",
         "these files in canvas are not named as Canvas names downloads (name_id_id_file), so "
         "whose they are is unknown: canvas/conv2d.ipynb",
         id="canvas-file-of-nobody",

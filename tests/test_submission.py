@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import classroom, release_cells
+from autograder import classroom, gradescope, release_cells
 from autograder.__main__ import main
 from autograder.classroom import solution_answers, student_notebook
 from autograder.grade import grade_submission
@@ -289,6 +289,19 @@ def test_added_helper_cells_earn_full_marks_in_the_cli(tmp_path: Path, capsys):
     out = tmp_path / "out"
     assert main(["grade", "--lab", LAB03.id, "--out", str(out), str(ADDED)]) == 0
     assert json.loads((out / "added_cells.json").read_text())["score"] == LAB03.max_score
+
+
+@pytest.mark.slow
+def test_added_helper_cells_earn_full_marks_on_gradescope(tmp_path: Path):
+    """Does Gradescope's entry point give the added-cells notebook every point?"""
+    upload = tmp_path / "submission"
+    upload.mkdir()
+    (upload / ADDED.name).write_bytes(ADDED.read_bytes())
+    meta = tmp_path / "submission_metadata.json"
+    meta.write_text(json.dumps({"users": [{"email": "hal@example.edu", "id": 9}]}))
+    results = tmp_path / "results.json"
+    assert gradescope.run(LAB03.id, upload, meta, results) == 0
+    assert json.loads(results.read_text())["score"] == LAB03.max_score
 
 
 @pytest.mark.slow
