@@ -232,46 +232,69 @@ def _gradescope_ids(folder: Path) -> list[str]:
         (folder.parent / GRADESCOPE_METADATA, folder.name),
     ):
         if metadata.is_file():
-            entries = _read_yaml(metadata)
-            entry = entries.get(key) if key is not None and isinstance(entries, dict) else entries
-            if key is not None and entry is None:
+            entries = _read_metadata(metadata)
+            if key not in entries:
                 raise LayoutError(f"{metadata} has no entry for {folder.name}")
-            ids = _submitters(entry)
+            ids = [_submitter_id(person) for person in entries[key]]
+            ids = [i for i in ids if i]
             if not ids:
                 raise LayoutError(f"{metadata} names no submitter for {folder.name}")
             return ids
     raise LayoutError(f"no {GRADESCOPE_METADATA} in {folder} or {folder.parent}")
 
 
-def _read_yaml(path: Path) -> object:
+def _read_metadata(path: Path) -> dict[str | None, list[dict[str, str]]]:
+    """{submission folder: its submitters' fields} from Gradescope's submission_metadata.yml;
+    the key is None for a file that describes one submission at its top level.
+
+    Read line by line (the grader installs no YAML library): the export writes top-level
+    `submission_<id>:` keys, each with a `:submitters:` list of `- :name:`/`:sid:`/`:email:`.
+    """
     try:
-        import yaml
-    except ImportError:
-        raise LayoutError(
-            f"reading {path} needs PyYAML: pip install pyyaml (or pass another --layout)"
-        ) from None
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, yaml.YAMLError) as error:
-        raise LayoutError(f"{path} could not be read: {error}") from None
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        raise LayoutError(f"{path} could not be read: {error.strerror or error}") from None
+    entries: dict[str | None, list[dict[str, str]]] = {}
+    key: str | None = None
+    people: list[dict[str, str]] | None = None
+    depth = 0
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or line == "---":
+            continue
+        indent = len(raw) - len(raw.lstrip(" "))
+        if indent == 0 and not line.startswith((":", "-")) and line.endswith(":"):
+            key, people = _unquote(line[:-1]), None
+            continue
+        if line.lstrip(":") in ("submitters:", "submitters: []"):
+            people, depth = entries.setdefault(key, []), indent
+            continue
+        if people is None:
+            continue
+        if line.startswith("- "):
+            people.append({})
+            line = line[2:].strip()
+        elif indent <= depth or not people:
+            people = None  # the next field of the submission
+            continue
+        field_ = re.match(r"^:?([A-Za-z_]+):\s*(.*)$", line)
+        if field_:
+            people[-1][field_[1]] = _unquote(field_[2])
+    return entries
 
 
-def _submitters(entry: object) -> list[str]:
-    """Student ids of one Gradescope submission's metadata: each submitter's sid, else email,
-    else name (the export writes Ruby-style keys, `:submitters:` with `:sid:` ...)."""
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        return value[1:-1].replace("''", "'")
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1].replace('\\"', '"')
+    return value
 
-    def get(mapping: object, key: str) -> object:
-        if not isinstance(mapping, dict):
-            return None
-        return next((mapping[k] for k in (f":{key}", key) if k in mapping), None)
 
-    people = get(entry, "submitters") or get(entry, "users") or []
-    ids = []
-    for person in people if isinstance(people, list) else []:
-        raw = next((get(person, k) for k in ("sid", "email", "name") if get(person, k)), None)
-        if raw is not None:
-            ids.append(str(raw))
-    return ids
+def _submitter_id(person: dict[str, str]) -> str:
+    """A submitter's student id: the sid, else the email, else the name."""
+    return next((person[k] for k in ("sid", "email", "name") if person.get(k)), "")
 
 
 def _layout_of(folder: Path, lab: str) -> str:
@@ -373,7 +396,9 @@ def discover(paths: list[Path], *, lab: str, layout: str = "auto") -> tuple[list
                     f"files of no student's folder: {_names(loose)}"
                 )
         elif how == "gradescope":
-            folders = _student_folders(path) if (path / GRADESCOPE_METADATA).is_file() else [path]
+            metadata = path / GRADESCOPE_METADATA
+            export = metadata.is_file() and None not in _read_metadata(metadata)
+            folders = _student_folders(path) if export else [path]  # the export, or one of its
             for folder in folders:
                 files = [folder] if folder.is_symlink() else _files_under(folder)
                 if not files:

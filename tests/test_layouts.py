@@ -144,6 +144,17 @@ LAYOUTS = [
     ),
     pytest.param(
         {
+            "one/submission_metadata.yml": ":submitters:\n- :name: \"O'Hara, Kim\"\n  :sid: ''\n"
+            ":created_at: 2026-12-01\n",
+            "one/kim.py": "",
+        },
+        ["one"],
+        "gradescope",
+        {student_key("O'Hara, Kim"): "one/kim.py"},
+        id="gradescope-one-submission-by-name",
+    ),
+    pytest.param(
+        {
             "canvas/smithjohn_12345_67890_conv2d.ipynb": "",
             f"canvas/doejane_LATE_222_333_{LAB.id}-1.ipynb": "",
             "canvas/doejane_LATE_222_333_notes.py": "",
