@@ -546,8 +546,22 @@ def other_labs(out_dir: Path, lab_id: str) -> set[str]:
 def _graded_from(path: Path, lab: Lab, **kw: Any) -> StudentReport:
     """grade_submission, the report saying which file it graded (`_refuse_replacing` reads it)."""
     report = grade_submission(path, lab, **kw)
-    report.extra["submission_file"] = os.path.abspath(path)
+    report.extra["submission_file"] = _file_key(path)
     return report
+
+
+def _file_key(path: Path) -> str:
+    """`path` made absolute, as JSON can hold it (a name that is not UTF-8 escaped)."""
+    return _printable(os.path.abspath(path))
+
+
+def _printable(text: str) -> str:
+    """`text` with what UTF-8 cannot encode (a file name's undecodable bytes) escaped."""
+    try:
+        data = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        data = text.encode("utf-8", "backslashreplace")
+    return data.decode("utf-8", "backslashreplace")
 
 
 def _refuse_replacing(found: Sequence[Any], out_dir: Path) -> None:
@@ -563,7 +577,7 @@ def _refuse_replacing(found: Sequence[Any], out_dir: Path) -> None:
             before = stored["extra_data"].get("submission_file")
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue
-        if before and before != os.path.abspath(f.path):
+        if before and before != _file_key(f.path):
             clashes.append(f"  {f.path} would replace the result of {before} ({f.student!r})")
     if clashes:
         raise GradeError(
@@ -614,19 +628,20 @@ def grade_class(
             )
     try:
         found, notes = discover(list(paths), lab=lab.id, layout=layout)
-    except LayoutError as error:
+    except (LayoutError, OSError) as error:  # an unreadable folder is said, not a traceback
         raise GradeError(str(error)) from None
     if not found:
         raise GradeError(f"no .ipynb or .py submission found in {', '.join(str(p) for p in paths)}")
     _refuse_replacing(found, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for note in notes:
-        print(f"note: {note}")
-    by_student: dict[str, Path] = {}
     for f in found:
         if f.others:  # said, never silent: the student's folder holds more than the submission
             shown = ", ".join(str(o) for o in f.others)
-            print(f"note: {f.student}: graded {f.path}; also there, not graded: {shown}")
+            notes.append(f"{f.student}: graded {f.path}; also there, not graded: {shown}")
+    for note in notes:  # a file name need not be valid UTF-8: escaped, never fatal
+        print(_printable(f"note: {note}"))
+    by_student: dict[str, Path] = {}
+    for f in found:
         by_student[f.student] = f.path
     if shard is not None:
         index, count = shard

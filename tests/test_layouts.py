@@ -360,8 +360,8 @@ CLASSES = [
         {
             f"submitted2/ada/{LAB.id}/{LAB.id}.py": CORRECT,
             f"submitted2/bob/{LAB.id}/x.py": FLIPPED,
-            f"submitted2/ada/{LAB.id}/scratch/x.py": FLIPPED,
-        },  # fmt: skip
+            f"submitted2/ada/{LAB.id}/scratch/" + os.fsdecode(b"caf\xe9.py"): FLIPPED,
+        },
         ["submitted2"],
         "auto",
         {"ada": "right", "bob": "wrong"},
@@ -414,7 +414,10 @@ def test_cli_grades_a_class_in_each_layout(tmp_path: Path, files, args, layout, 
         code = main(["grade", "--lab", LAB.id, "--out", str(out), "--layout", layout, *args])
     finally:
         os.chdir(here)
-    assert code == 0, capsys.readouterr().err
+    said = capsys.readouterr()
+    assert code == 0, said.err
+    if "submitted2" in args:  # the scratch file, its name not UTF-8, is said (escaped)
+        assert "scratch/caf\\xe9.py" in said.out and "also there, not graded" in said.out
     scores = {p.stem: json.loads(p.read_text())["score"] for p in out.glob("*.json")}
     assert set(scores) == set(expected)
     right = {s for s, v in expected.items() if v == "right"}
