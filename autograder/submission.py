@@ -375,6 +375,18 @@ def discover(paths: list[Path], *, lab: str, layout: str = "auto") -> tuple[list
                     add(student.name, how, files)
                 elif (student / lab).is_dir():
                     notes.append(f"{student / lab} holds no .ipynb or .py file: not graded")
+                else:  # files in no lab's folder may be this lab's, misplaced: said
+                    stray = [
+                        f
+                        for f in _files_under(student)
+                        if not _in_other_lab(f.relative_to(student), lab)
+                    ]
+                    if stray:
+                        notes.append(f"{student} has no {lab}/ folder; not graded: {_names(stray)}")
+            if len(roots) > 1:
+                loose = [c for c in sorted(path.iterdir()) if _is_candidate(c)]
+                if loose:
+                    notes.append(f"in no student's folder, not graded: {_names(loose)}")
         elif how == "folders":
             for student in _student_folders(path):
                 if student.is_symlink():

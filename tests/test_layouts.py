@@ -226,6 +226,21 @@ def test_a_student_without_a_file_is_a_note(tmp_path: Path):
     assert notes == [f"{tmp_path / 'bob'} holds no .ipynb or .py file: not graded"]
 
 
+def test_files_outside_the_lab_folder_are_a_note(tmp_path: Path):
+    """In an nbgrader tree, are files in no lab's folder said, other labs' files not?"""
+    build(tmp_path, {
+        f"sub/alice/{LAB.id}/{NB}": "", "sub/bob/conv.py": "", "sub/bob/02_stride_padding/a.py": "",
+        "sub/stray.ipynb": "", "sub/cy/02_stride_padding/b.py": "",
+    })  # fmt: skip
+    result, notes = discover([tmp_path / "sub"], lab=LAB.id)
+    assert [f.student for f in result] == ["alice"]
+    assert notes == [
+        f"{tmp_path / 'sub/bob'} has no {LAB.id}/ folder; not graded: "
+        f"{tmp_path / 'sub/bob/conv.py'}",
+        f"in no student's folder, not graded: {tmp_path / 'sub/stray.ipynb'}",
+    ]
+
+
 def test_files_not_graded_are_listed(tmp_path: Path):
     """Does the chosen submission carry the student's other files, for a note?"""
     build(tmp_path, {f"submitted/zoe/{LAB.id}/{NB}": "", f"submitted/zoe/{LAB.id}/x.py": ""})
