@@ -17,7 +17,7 @@ from . import release_cells
 #: Larger files are refused unread: a lab notebook without outputs is a few tens of kB.
 MAX_FILE_BYTES = 5 * 1024**2
 SUFFIXES = (".ipynb", ".py")
-SKIPPED_DIRS = (".ipynb_checkpoints", "__pycache__")
+SKIPPED_DIRS = (".ipynb_checkpoints", "__pycache__", "__MACOSX")  # __MACOSX: unzipped on a Mac
 #: Without nbgrader metadata, cells that call the grader's checks are tests, not answers.
 TEST_CELL_PATTERN = re.compile(r"^\s*(from\s+autograder|import\s+autograder|check_\w+\()", re.M)
 LINE_MAGIC = re.compile(r"^(\s*)(%|!|\w+\s*=\s*[!%])")

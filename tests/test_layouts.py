@@ -110,7 +110,12 @@ LAYOUTS = [
         id="nbgrader-one-student-folder-and-one-file",
     ),
     pytest.param(
-        {"lab03-alice/conv.py": "", "lab03-bob/conv.py": "", "lab03-bob/.git/hooks/x.py": ""},
+        {
+            "lab03-alice/conv.py": "",
+            "lab03-bob/conv.py": "",
+            "lab03-bob/.git/hooks/x.py": "",
+            "__MACOSX/lab03-bob/._conv.py": "",
+        },
         ["."],
         "auto",
         {"lab03-alice": "lab03-alice/conv.py", "lab03-bob": "lab03-bob/conv.py"},

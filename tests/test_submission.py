@@ -336,7 +336,10 @@ def test_added_helper_cells_earn_full_marks_under_nbgrader(tmp_path: Path):
     """Under nbgrader autograde, do the added cells run in the kernel (the demo prints there)
     and count in the sandboxed grade (full marks)?"""
     course = classroom.make_course(tmp_path / "course", LAB03.id)
-    classroom.submit(course, LAB03.id, "hal", nbformat.read(ADDED, as_version=4))
+    notebook = nbformat.read(ADDED, as_version=4)
+    # a release cell the student edited keeps its id through nbgrader: never graded code
+    _given(notebook.cells, "bank_names = [").source += "\nprint(edited_release_cell)"
+    classroom.submit(course, LAB03.id, "hal", notebook)
     for args in (("autograde", LAB03.id), ("export",)):
         done = classroom.nbgrader(course, *args)
         assert done.returncode == 0, done.stderr[-3000:]
@@ -346,3 +349,5 @@ def test_added_helper_cells_earn_full_marks_under_nbgrader(tmp_path: Path):
     graded = nbformat.read(course / "autograded" / "hal" / LAB03.id / ADDED.name, as_version=4)
     demo = next(c for c in graded.cells if c.source.startswith("# my own check"))
     assert [o.get("name") for o in demo.outputs] == ["stdout"]  # ran in the kernel, no error
+    verdicts = json.dumps([c.outputs for c in graded.cells if classroom.grade_id(c)])
+    assert "lecture_image" in verdicts and "edited_release_cell" not in verdicts
