@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -603,8 +604,8 @@ def _read_notebook(text: str, problems: list[str]) -> list[dict] | None:
 
 #: How an added cell is named in messages ("your added cell 2 ("def _pad(image, p):"), line 4").
 ADDED_CELL = "your added cell"
-#: Added cells that call the notebook's checks test the answers; they are not graded code.
-ADDED_TEST_CELL = re.compile(rf"{TEST_CELL_PATTERN.pattern}|^\s*check\(", re.M)
+#: Added cells that only call the notebook's checks test the answers; they are not graded code.
+ADDED_TEST_CELL = re.compile(r"^\s*(from\s+autograder|import\s+autograder|check(_\w+)?\s*\()", re.M)
 FIRST_LINE_CHARS = 40
 
 
@@ -635,9 +636,22 @@ def _role(cell: dict, release: dict | None) -> tuple[str, str]:
         return ("answer", known[1]) if known[0] == "answer" else ("release", "")
     if release_cells.source_hash(_source(cell)) in release["given"]:
         return "release", ""  # a release cell whose id was lost
-    if ADDED_TEST_CELL.search(_source(cell)):
+    if _only_checks(_source(cell)):
         return "release", ""
     return "added", ""
+
+
+def _only_checks(source: str) -> bool:
+    """Does this added cell call the notebook's checks and define no function or class? (A
+    helper cell that happens to call its own `check_shape(...)` is code, and graded.)"""
+    if not ADDED_TEST_CELL.search(source):
+        return False
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):  # magics, or a syntax error the student will be shown
+        return False
+    definitions = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return not any(isinstance(node, definitions) for node in tree.body)
 
 
 def _take_cells(

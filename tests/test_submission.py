@@ -251,11 +251,15 @@ def test_release_cells_are_told_apart(tmp_path: Path):
         pasted_test = nbformat.v4.new_code_cell('check(conv2d, "conv2d", "batch")')
         pasted_test.metadata["nbgrader"] = {"grade_id": "test_conv2d_batch", "grade": True}
         empty = nbformat.v4.new_code_cell("  \n")
+        own_check = nbformat.v4.new_code_cell("from autograder.notebook import check\ncheck(x)")
+        checker = nbformat.v4.new_code_cell("def check_shape(x):\n    return x\n\ncheck_shape(1)")
         cells[1:1] = [foreign, pasted_test, empty, nbformat.v4.new_markdown_cell("notes")]
+        cells[1:1] = [own_check, checker]
 
     sub = _release03(tmp_path, edit)
     assert sub.cells == [
-        'your added cell 1 ("def _from_lab_02():")',
+        'your added cell 1 ("def check_shape(x):")',
+        'your added cell 2 ("def _from_lab_02():")',
         *LAB03.solution_cells,
     ]
     assert "print(bank_names)" not in sub.code and "lecture_image" not in sub.code
