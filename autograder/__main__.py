@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .registry import LABS, get_lab
+from .submission import LAYOUTS
 
 
 def _guess_lab(path: Path) -> str | None:
@@ -80,6 +81,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
             force=args.force,
             limits=_limits(args),
             shard=args.shard,
+            layout=args.layout,
         )
     except GradeError as error:
         return _fail(str(error))
@@ -129,12 +131,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lab", choices=sorted(LABS), help="default: guessed from the file name")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("grade", help="grade a class (files, folders or an nbgrader submitted/)")
+    p = sub.add_parser(
+        "grade", help="grade a class: files or folders in any layout TAs download (see --layout)"
+    )
     p.add_argument("--lab", required=True, choices=sorted(LABS))
     p.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default 2)")
     p.add_argument("--out", type=Path, help="output folder (default grades/LAB/)")
     p.add_argument("--force", action="store_true", help="regrade students already graded")
     p.add_argument("--shard", type=_shard, help="grade only shard i of n (by student id), e.g. 1/4")
+    p.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="auto",
+        help="how SUBMISSIONS name the students (default auto: told apart per folder): "
+        "nbgrader = <any>/<student>/LAB/..., folders = one folder per student (GitHub "
+        "Classroom), gradescope = Gradescope's export (submission_metadata.yml), canvas = "
+        "Canvas's name_id_id_file downloads, files = each file a student, named by its stem. "
+        "A student's file is the only one in their folder or the one named LAB.ipynb; any "
+        "doubt stops the run, naming the files",
+    )
     limits = p.add_argument_group("limits per submission (written into each result)")
     limits.add_argument("--call-seconds", type=float, help="wall time per call (default 10)")
     limits.add_argument("--total-seconds", type=float, help="wall time per submission (120)")

@@ -229,7 +229,8 @@ def describe_line(line: int, cells: tuple[tuple[int, str], ...]) -> str:
     (The grader's Submission.where says the same; this file cannot import it.)"""
     for start, name in reversed(cells):
         if line >= start:
-            return f"cell {name!r}, line {line - start + 1}"
+            label = name if name.startswith("your added cell") else f"cell {name!r}"
+            return f"{label}, line {line - start + 1}"
     return f"line {line}"
 
 

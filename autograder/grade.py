@@ -29,7 +29,14 @@ from .reference import prepared
 from .registry import Item, Lab, Test, get_lab
 from .runner import TestResult, run_test
 from .sandbox import CallResult, Limits, Policy, Sandbox, isolation_mode
-from .submission import Submission, find_submissions, read_submission, safe_id, student_id
+from .submission import (
+    LayoutError,
+    Submission,
+    discover,
+    read_submission,
+    safe_id,
+    student_id,
+)
 
 #: Written into every result so a re-run can tell whether a stored result is still current.
 GRADER_VERSION = "2"
@@ -536,6 +543,51 @@ def other_labs(out_dir: Path, lab_id: str) -> set[str]:
     }
 
 
+def _graded_from(path: Path, lab: Lab, **kw: Any) -> StudentReport:
+    """grade_submission, the report saying which file it graded (`_refuse_replacing` reads it)."""
+    report = grade_submission(path, lab, **kw)
+    report.extra["submission_file"] = _file_key(path)
+    return report
+
+
+def _file_key(path: Path) -> str:
+    """`path` made absolute, as JSON can hold it (a name that is not UTF-8 escaped)."""
+    return _printable(os.path.abspath(path))
+
+
+def _printable(text: str) -> str:
+    """`text` with what UTF-8 cannot encode (a file name's undecodable bytes) escaped."""
+    try:
+        data = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        data = text.encode("utf-8", "backslashreplace")
+    return data.decode("utf-8", "backslashreplace")
+
+
+def _refuse_replacing(found: Sequence[Any], out_dir: Path) -> None:
+    """GradeError when an id that only a file's name gave (layout "files") would replace the
+    stored result of another file: `grade alice/conv.py`, then `grade bob/conv.py`, into one
+    --out. (Ids from a layout's folders or roster name the student, whatever the folder.)"""
+    clashes = []
+    for f in found:
+        if f.layout != "files":
+            continue
+        try:
+            stored = json.loads((out_dir / f"{safe_id(f.student)}.json").read_text())
+            before = stored["extra_data"].get("submission_file")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        if before and before != _file_key(f.path):
+            clashes.append(f"  {f.path} would replace the result of {before} ({f.student!r})")
+    if clashes:
+        raise GradeError(
+            f"{out_dir} already holds a result for the same file name from another file; "
+            "nothing was graded:\n" + "\n".join(clashes) + "\nIf each folder is one student's, "
+            "pass --layout folders; if it is the same student's new file, delete the old "
+            "result first; else grade into another --out."
+        )
+
+
 def grade_class(
     paths: Sequence[Path],
     lab_id: str,
@@ -546,15 +598,21 @@ def grade_class(
     limits: Limits | None = None,
     progress: bool = True,
     shard: tuple[int, int] | None = None,
+    layout: str = "auto",
 ) -> list[dict[str, Any]]:
     """Grade every submission under `paths`; returns the results.json of each, by student.
+
+    Students and their files come from `submission.discover` in the TA's folder `layout`
+    (nbgrader, folders, gradescope, canvas, files, or "auto" to tell them apart).
 
     Finished students are skipped (their stored result reused) unless `force` or their file
     changed. Each student runs in their own worker processes, so one student's crash, hang or
     flood cannot touch another's grade. `shard=(i, n)` grades only the students of shard i of n
     (`shard_of`), so n machines can split a class and `report` merges their folders.
 
-    Raises GradeError, before grading anyone, when a path is missing, no submission is found, or
+    Raises GradeError, before grading anyone, when a path is missing, no submission is found,
+    the layout is ambiguous (a student's file cannot be chosen, two submissions would get one
+    id, or an id from a file name would replace another file's result in `out_dir`), or
     `out_dir` already holds another lab's results.
     """
     lab = get_lab(lab_id)
@@ -568,17 +626,23 @@ def grade_class(
                 f"{out_dir} already holds results of {', '.join(sorted(others))}; grade "
                 f"{lab.id} into its own folder (the default is grades/{lab.id}/)"
             )
-    files = find_submissions(list(paths), lab=lab.id)
-    if not files:
+    try:
+        found, notes = discover(list(paths), lab=lab.id, layout=layout)
+    except (LayoutError, OSError) as error:  # an unreadable folder is said, not a traceback
+        raise GradeError(str(error)) from None
+    if not found:
         raise GradeError(f"no .ipynb or .py submission found in {', '.join(str(p) for p in paths)}")
+    _refuse_replacing(found, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    for f in found:
+        if f.others:  # said, never silent: the student's folder holds more than the submission
+            shown = ", ".join(str(o) for o in f.others)
+            notes.append(f"{f.student}: graded {f.path}; also there, not graded: {shown}")
+    for note in notes:  # a file name need not be valid UTF-8: escaped, never fatal
+        print(_printable(f"note: {note}"))
     by_student: dict[str, Path] = {}
-    for f in files:
-        sid = student_id(f, lab=lab.id)
-        if sid in by_student:  # two files for one student: keep the first, say so
-            print(f"note: {f} ignored; {by_student[sid]} is already graded for {sid}")
-            continue
-        by_student[sid] = f
+    for f in found:
+        by_student[f.student] = f.path
     if shard is not None:
         index, count = shard
         by_student = {s: f for s, f in by_student.items() if shard_of(s, count) == index}
@@ -618,8 +682,7 @@ def grade_class(
     bar = tqdm(total=len(todo), desc=f"grading {lab.id}", unit="student", disable=not progress)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {
-            pool.submit(grade_submission, f, lab, limits=limits, student=sid): sid
-            for sid, f in todo
+            pool.submit(_graded_from, f, lab, limits=limits, student=sid): sid for sid, f in todo
         }
         for future in as_completed(futures):
             sid = futures[future]

@@ -104,11 +104,17 @@ def student_id(given: str | None = None, *, submission: str | None = None) -> st
 
 def findings_for(lab: Lab, item: Item, findings: Iterable[tuple[str | None, str]]) -> list[str]:
     """The findings that count against `item`: (cell, text) pairs, a cell named by the function
-    it answers. A finding in another item's answer cell is that item's; one in a cell of no item
-    (or a .py file, cell None) counts against every item. Calls across cells are still caught
-    at run time."""
+    it answers. A finding in another item's answer cell is that item's, one in a cell the student
+    added is none's; one in a cell of no item (or a .py file, cell None) counts against every
+    item. Calls across cells are still caught at run time."""
     others = {i.function for i in lab.items} - {item.function}
-    return [text for cell, text in findings if cell not in others]
+    # A cell the student added (a helper, or a comparison with TensorFlow) is no item's answer:
+    # what it imports counts only when a graded function uses it, which the worker catches.
+    return [
+        text
+        for cell, text in findings
+        if cell not in others and not (cell or "").startswith("your added cell")
+    ]
 
 
 def voids(item: Item, findings: Iterable[str]) -> bool:
