@@ -311,8 +311,10 @@ def build_stride_demo(
     """Build the stride demo: stride as a controllable downsampling of a real image.
 
     The output is ``conv_fn(image[None, :, :, None], kernel[:, :, None, None], stride, padding)``
-    (NHWC input, HWIO filter, cross-correlation like ``tf.nn.conv2d``), shown normalized
-    (min black, max white) at the same pixel scale as the input, so its shrinking is visible.
+    (NHWC input, HWIO filter, cross-correlation like ``tf.nn.conv2d``), shown on the
+    signed scale when they have negative values (white 0, red positive,
+    blue negative), else as images at the same pixel scale as the input, so
+    its shrinking is visible.
 
     Args:
         image: (H, W) or (H, W, 1), e.g. one MNIST digit.
@@ -357,7 +359,7 @@ def build_stride_demo(
             info.value = error_html(error)
             return
         if output.size:
-            output_image.value = png_bytes(to_display(output[0, :, :, 0], "normalize"), scale)
+            output_image.value = png_bytes(to_display(output[0, :, :, 0], "auto"), scale)
         info.value = (
             f"<b>{img.shape[0]}×{img.shape[1]} input → {gh.out_size}×{gw.out_size} output</b> "
             f"(stride {s}, {p}): the window moves {s} pixel{'s' if s > 1 else ''} per step."
