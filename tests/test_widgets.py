@@ -563,6 +563,24 @@ def test_stride_padding_explorer_updates_formula_and_windows():
     assert "ceil(7 / 2) = 4" in html_text(w) and slider["window"].max == 15
 
 
+def test_stride_padding_explorer_draws_the_lectures_p2_slide():
+    """Does "p zeros" give the padding slide: a 2×2 image, p = 2, 3×3 filter → 6×6 grid, 4×4 out?"""
+    w = build_stride_padding_explorer()
+    slider = {s.description: s for s in find(w, widgets.IntSlider)}
+    for name, value in [("input height", 2), ("input width", 2), ("filter height", 3)]:
+        slider[name].value = value
+    slider["filter width"].value = 3
+    slider["stride (down)"].value = slider["stride (right)"].value = 1
+    assert slider["p (zeros)"].disabled
+    one(w, widgets.ToggleButtons, "padding").value = "EXPLICIT"
+    assert not slider["p (zeros)"].disabled and slider["p (zeros)"].value == 2
+    text = html_text(w)
+    assert "floor((2 - 3 + 2·2) / 1) + 1 = 4" in text and "output 4 × 4" in text
+    assert "padded to 6×6" in text and slider["window"].max == 15
+    slider["p (zeros)"].value = 0
+    assert "no window fits: the filter is larger than the (padded) input" in html_text(w)
+
+
 def test_stride_padding_explorer_filter_too_big():
     """When no VALID window fits, does the widget say so and disable the window slider?"""
     w = build_stride_padding_explorer()
