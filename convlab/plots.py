@@ -610,3 +610,73 @@ def histogram(
         ax.set_xlabel(xlabel)
     ax.set_title(title if title is not None else f"n = {data.size}")
     return fig
+
+
+#: The padding's "imaginary pixels" in ``windows_figure``: hatched grey over the zeros.
+PADDING_HATCH = "////"
+PADDING_COLOUR = "0.55"
+
+
+def windows_figure(
+    image: ArrayLike,
+    filter_size: int,
+    stride: int = 1,
+    padding: str | int = "VALID",
+    *,
+    windows: Sequence[int] | None = None,
+    title: str | None = None,
+    cell_size: float = 0.6,
+) -> Figure:
+    """The lecture's window slides: an image with its numbers, padded, and the filter windows.
+
+    ``padding`` is ``"VALID"``, ``"SAME"`` (TensorFlow's rule, the odd extra zero bottom/right)
+    or an int p (p zeros on every side: the lecture's formula). The padding zeros ("imaginary
+    pixels") are drawn hatched grey; each window is outlined in its own colour (window k in
+    raster order gets ``HIGHLIGHT_COLOURS[k]``). The title says the sizes, e.g. "5×5 input, 3×3
+    filter, stride 2, VALID → 2×2 output" (on two lines).
+
+    Args:
+        image: (H, W) numbers, indexed [row, col].
+        filter_size: the square filter's side f.
+        windows: which windows to outline (raster order); default all of them, up to five.
+
+    Raises:
+        ValueError: ``image`` is not 2-D, or a size, stride or padding is invalid.
+    """
+    from .geometry import axis_geometry, explicit_axis_geometry, window_starts
+
+    array = _as_matrix(image).astype(np.float64)
+    h, w = array.shape
+    if isinstance(padding, str):
+        gh, gw = (axis_geometry(n, filter_size, stride, padding) for n in (h, w))
+        name = gh.padding
+    else:
+        gh, gw = (explicit_axis_geometry(n, filter_size, stride, padding) for n in (h, w))
+        name = f"p = {padding}"
+    padded = np.pad(array, ((gh.pad_before, gh.pad_after), (gw.pad_before, gw.pad_after)))
+    starts = [(y, x) for y in window_starts(gh) for x in window_starts(gw)]
+    chosen = list(range(min(len(starts), len(HIGHLIGHT_COLOURS)))) if windows is None else windows
+    highlights = [
+        (*starts[k], filter_size, filter_size, HIGHLIGHT_COLOURS[n % len(HIGHLIGHT_COLOURS)])
+        for n, k in enumerate(chosen)
+    ]
+    if title is None:
+        title = (
+            f"{h}×{w} input, {filter_size}×{filter_size} filter,\nstride {stride}, {name} "
+            f"→ {gh.out_size}×{gw.out_size} output"
+        )
+    fig = matrix_figure(padded, highlight=highlights or None, cell_size=cell_size, title=title)
+    ax = fig.axes[0]
+    for r in range(padded.shape[0]):
+        for c in range(padded.shape[1]):
+            inside = (
+                gh.pad_before <= r < gh.pad_before + h and gw.pad_before <= c < gw.pad_before + w
+            )
+            if not inside:
+                ax.add_patch(
+                    Rectangle(
+                        (c - 0.5, r - 0.5), 1, 1, fill=False, hatch=PADDING_HATCH,
+                        edgecolor=PADDING_COLOUR, linewidth=0, zorder=2,
+                    )
+                )  # fmt: skip
+    return fig

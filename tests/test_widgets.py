@@ -796,3 +796,42 @@ def test_receptive_field_widget_preset_rebuilds_the_buttons():
     assert "sees 14×14 input pixels" in w.children[3].value
     grid.children[3].click()
     assert "rows 2–15, columns 2–15" in w.children[3].value
+
+
+def test_reveal_computes_nothing_before_the_click():
+    """Is the answer neither computed nor shown until the button is clicked, then toggled?"""
+    from convlab.widgets import build_reveal
+
+    calls = []
+
+    def answer():
+        calls.append(1)
+        return "(64, 14, 14, 16)"
+
+    w = build_reveal("Can you guess the shape?", answer)
+    assert "Can you guess the shape?" in html_text(w) and calls == []
+    (button,) = find(w, widgets.Button)
+    (shown,) = find(w, widgets.Output)
+    assert shown.outputs == ()
+    button.click()
+    assert calls == [1] and shown.layout.display != "none"
+    assert button.description == "Hide the answer"
+    button.click()
+    assert shown.layout.display == "none" and button.description == "Show the answer"
+    button.click()
+    assert calls == [1] and shown.layout.display != "none"  # computed once, shown again
+
+
+def test_projector_switch_zooms_the_page_and_switches_off(monkeypatch):
+    """Does the switch start from $CONVLAB_PROJECTOR and add/remove the page-wide zoom?"""
+    from convlab.widgets import build_projector_switch
+    from convlab.widgets.projector import PROJECTOR_ENV, PROJECTOR_ZOOM
+
+    monkeypatch.setenv(PROJECTOR_ENV, "1")
+    w = build_projector_switch()
+    (toggle,) = find(w, widgets.ToggleButton)
+    assert toggle.value and f"zoom: {PROJECTOR_ZOOM}" in html_text(w)
+    toggle.value = False
+    assert "<style>" not in html_text(w)
+    monkeypatch.delenv(PROJECTOR_ENV)
+    assert "<style>" not in html_text(build_projector_switch())
