@@ -116,7 +116,7 @@ def build_kernel_explorer(
     mode = widgets.ToggleButtons(
         options=list(DISPLAY_MODES), value=DEFAULT_MODE, description="show"
     )
-    mode.style.button_width = "80px"
+    mode.style.button_width = "auto"  # a fixed width cut "normalize" to "normal…"
     caption = widgets.HTML()
     input_image = widgets.Image(format="png")
     output_image = widgets.Image(format="png")
@@ -136,7 +136,9 @@ def build_kernel_explorer(
             if state.get("shape") != kernel.shape:
                 cells.clear()
                 for _ in range(kernel.size):
-                    cell = widgets.FloatText(layout=widgets.Layout(width=CELL_WIDTH))
+                    # No margin: the grid's columns are exactly CELL_WIDTH wide, and a widget's
+                    # default 2px margin made it scroll sideways.
+                    cell = widgets.FloatText(layout=widgets.Layout(width=CELL_WIDTH, margin="0"))
                     cell.observe(on_cell, names="value")
                     cells.append(cell)
                 grid.children = tuple(cells)
@@ -226,7 +228,9 @@ def build_kernel_explorer(
                     column("input", input_image),
                     column("output (SAME padding)", output_image),
                 ],
-                layout=widgets.Layout(align_items="flex-start"),
+                # Wraps the pictures below a wide grid (7×7) on a narrow or zoomed page
+                # instead of cutting them off.
+                layout=widgets.Layout(align_items="flex-start", flex_flow="row wrap"),
             ),
             caption,
             mode,

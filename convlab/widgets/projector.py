@@ -24,7 +24,7 @@ def projector_css(on: bool) -> str:
     return PROJECTOR_CSS if on else ""
 
 
-def build_projector_switch(on: bool | None = None) -> widgets.HBox:
+def build_projector_switch(on: bool | None = None) -> widgets.VBox:
     """Build the demo's projector switch: a toggle and the page-wide style it controls.
 
     ``on`` None reads ``$CONVLAB_PROJECTOR`` ("1" = on). Projector mode zooms every output
@@ -41,8 +41,10 @@ def build_projector_switch(on: bool | None = None) -> widgets.HBox:
         description="projector mode",
         icon="television",
         tooltip=f"everything {PROJECTOR_ZOOM:g}× larger, code hidden",
-        layout=widgets.Layout(width="auto"),
+        layout=widgets.Layout(width="max-content"),
     )
     style = widgets.HTML(projector_css(on))
     toggle.observe(lambda change: setattr(style, "value", projector_css(change["new"])), "value")
-    return widgets.HBox([toggle, style])
+    box = widgets.VBox([toggle, style])
+    box.add_class("convlab-projector")  # what the browser tests find it by
+    return box
