@@ -39,7 +39,6 @@ def build_projector_switch(on: bool | None = None) -> widgets.VBox:
     toggle = widgets.ToggleButton(
         value=on,
         description="projector mode",
-        icon="television",
         tooltip=f"everything {PROJECTOR_ZOOM:g}× larger, code hidden",
         layout=widgets.Layout(width="max-content"),
     )
