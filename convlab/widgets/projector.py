@@ -14,7 +14,7 @@ PROJECTOR_ZOOM = 1.5
 # of the widgets' cells and SVGs scale with them), code cells' inputs hidden in JupyterLab too.
 PROJECTOR_CSS = f"""<style>
 .jp-OutputArea-output, .jp-RenderedMarkdown {{ zoom: {PROJECTOR_ZOOM}; }}
-.jp-Cell .jp-InputArea {{ display: none; }}
+.jp-CodeCell .jp-InputArea {{ display: none; }}
 .jp-Notebook, .voila-Notebook, body {{ max-width: none; }}
 </style>"""
 
