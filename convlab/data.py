@@ -7,7 +7,6 @@ import hashlib
 import logging
 import os
 import pickle
-import sys
 import warnings
 import zipfile
 from collections.abc import Callable
@@ -268,13 +267,16 @@ _announced: set[tuple[str, str, str, str]] = set()
 
 
 def _announce(info: DatasetInfo) -> None:
-    """Log every load; tell stderr once per dataset, split and source in this process."""
+    """Log every load; say it once per dataset, split and source in this process.
+
+    On stdout: it is a note, not an error (JupyterLab draws stderr as a pink error box).
+    """
     logger.info(info.message())
     key = (info.name, info.split, info.source, str(info.path))
     if key in _announced:
         return
     _announced.add(key)
-    print(info.message(), file=sys.stderr)
+    print(info.message())
     if info.note:
         warnings.warn(info.message(), UserWarning, stacklevel=4)
 

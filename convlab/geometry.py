@@ -21,7 +21,8 @@ class AxisGeometry:
         in_size: input length along the axis (pixels).
         filter_size: filter length along the axis.
         stride: step between neighbouring windows.
-        padding: ``"VALID"`` or ``"SAME"`` (upper case).
+        padding: ``"VALID"`` or ``"SAME"`` (upper case), or ``"EXPLICIT"`` for the lecture's
+            explicit padding p (``explicit_axis_geometry``: p zeros on both sides).
         out_size: number of windows = output length; 0 when a VALID filter does not fit.
         pad_before: zero rows/columns added at the top/left.
         pad_after: zero rows/columns added at the bottom/right (SAME puts the odd one here).
@@ -123,6 +124,26 @@ def axis_geometry(in_size: int, filter_size: int, stride: int, padding: str) -> 
     return AxisGeometry(in_size, filter_size, stride, padding, out, before, after)
 
 
+def explicit_axis_geometry(in_size: int, filter_size: int, stride: int, p: int) -> AxisGeometry:
+    """Return the window layout for the lecture's explicit padding: ``p`` zeros on both sides.
+
+    ``out = floor((in - f + 2p) / s) + 1`` (0 when even the padded input is smaller than the
+    filter): the formula of the lecture's padding slide, e.g. a 2×2 image padded by p = 2 with a
+    3×3 filter at stride 1 gives 4. (``tf.nn.conv2d`` takes this as explicit paddings; its
+    "SAME" chooses p itself.)
+
+    Raises:
+        ValueError: a size or the stride is not a positive integer, or ``p`` is negative.
+    """
+    in_size = _check_positive("in_size", in_size)
+    filter_size = _check_positive("filter_size", filter_size)
+    stride = _check_positive("stride", stride)
+    if isinstance(p, bool) or not isinstance(p, int | np.integer) or p < 0:
+        raise ValueError(f"p must be a non-negative integer, got {p!r}")
+    out = max(valid_out_size(in_size + 2 * int(p), filter_size, stride), 0)
+    return AxisGeometry(in_size, filter_size, stride, "EXPLICIT", out, int(p), int(p))
+
+
 def window_starts(geom: AxisGeometry) -> list[int]:
     """Return where each window starts, in padded coordinates (0 = first pad cell, if any).
 
@@ -139,6 +160,13 @@ def formula_text(geom: AxisGeometry, *, axis: str = "height") -> str:
     """
     before, after = ("pad_top", "pad_bottom") if axis == "height" else ("pad_left", "pad_right")
     i, f, s, o = geom.in_size, geom.filter_size, geom.stride, geom.out_size
+    if geom.padding == "EXPLICIT":
+        p = geom.pad_before
+        text = f"p = {p}: out = floor((in - f + 2p) / s) + 1 = floor(({i} - {f} + 2·{p}) / {s}) + 1"
+        raw = valid_out_size(i + 2 * p, f, s)
+        if raw < 1:
+            return f"{text} = {raw} → 0: the filter is larger than the padded input"
+        return f"{text} = {o}"
     if geom.padding == "VALID":
         text = f"VALID: out = floor((in - f) / s) + 1 = floor(({i} - {f}) / {s}) + 1"
         raw = valid_out_size(i, f, s)

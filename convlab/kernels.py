@@ -206,6 +206,30 @@ def as_filter_bank(
     return bank
 
 
+def edge_angle(kernel: ArrayLike) -> float:
+    """The direction, in degrees, from a kernel's negative weights to its positive ones.
+
+    Measured like a compass on the image: 0° = positive on the right, 90° = positive on top
+    (``horizontal_edge``, ``sobel_y``), 180° = on the left (``sobel_x``), 270° = below. It is
+    the direction of the weights' first moment ``Σ K(m, n)·(m - centre, centre - n)`` (m the
+    column, n the row); a kernel symmetric around its centre (a blur, ``outline``) has none and
+    gives 0°. Used to sort learned filters by the edge they respond to.
+
+    Raises:
+        ValueError: ``kernel`` is not 2-D.
+    """
+    k = np.asarray(kernel, dtype=np.float64)
+    if k.ndim != 2:
+        raise ValueError(f"kernel must be 2-D (kh, kw), got shape {k.shape}")
+    rows, cols = np.indices(k.shape, dtype=np.float64)
+    x = cols - (k.shape[1] - 1) / 2  # right is positive
+    y = (k.shape[0] - 1) / 2 - rows  # up is positive
+    mx, my = float((k * x).sum()), float((k * y).sum())
+    if abs(mx) < 1e-12 and abs(my) < 1e-12:
+        return 0.0
+    return float(np.degrees(np.arctan2(my, mx))) % 360.0
+
+
 def curve_detector() -> NDArray[np.float64]:
     """Return the lecture's 7x7 curve detector, float64 of shape (7, 7): 30s along a curve."""
     return get_kernel("curve_detector")

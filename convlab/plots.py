@@ -27,6 +27,7 @@ MATRIX_MARGIN_INCHES = 0.9
 OP_SLOT_CELLS = 1.5
 OP_FONT_SIZE = 22
 DIVERGING_CMAP = "RdBu_r"
+SEQUENTIAL_CMAP = "Blues"
 ERROR_CMAP = "Reds"
 ERROR_MARK_COLOUR = "tab:blue"
 NONFINITE_COLOUR = "magenta"
@@ -92,12 +93,13 @@ def _draw_matrix(
     *,
     title: str | None,
     highlight: Highlight | Sequence[Highlight] | None,
-    cmap: str,
+    cmap: str | None,
     fmt: str | None,
     vmin: float | None,
     vmax: float | None,
 ) -> None:
     height, width = matrix.shape
+    cmap, vmin, vmax = _white_is_zero(matrix, cmap, vmin, vmax)
     image = ax.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     finite = matrix[np.isfinite(matrix)]
     integral = bool(np.all(finite == np.round(finite)))
@@ -143,6 +145,26 @@ def _draw_matrix(
         ax.set_title(title)
 
 
+def _white_is_zero(
+    matrix: NDArray[Any], cmap: str | None, vmin: float | None, vmax: float | None
+) -> tuple[str, float | None, float | None]:
+    """The bundle's one colour convention for numbers in cells: white is 0.
+
+    Without an explicit range, a matrix with a negative entry is drawn on ``DIVERGING_CMAP``
+    symmetric around 0 (red positive, blue negative), and a non-negative one on ``cmap``
+    (default "Blues") from 0 up, so a cell is white exactly when its value is 0 (not when it
+    is the matrix's minimum).
+    """
+    values = np.asarray(matrix, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    if vmin is not None or vmax is not None or finite.size == 0:
+        return cmap or SEQUENTIAL_CMAP, vmin, vmax
+    if finite.min() < 0:
+        limit = signed_limit(finite)
+        return cmap or DIVERGING_CMAP, -limit, limit
+    return cmap or SEQUENTIAL_CMAP, 0.0, float(finite.max()) or 1.0
+
+
 def _as_matrix(matrix: ArrayLike) -> NDArray[Any]:
     array = np.asarray(matrix)
     if array.ndim != 2:
@@ -155,7 +177,7 @@ def matrix_figure(
     *,
     title: str | None = None,
     highlight: Highlight | Sequence[Highlight] | None = None,
-    cmap: str = "Blues",
+    cmap: str | None = None,
     fmt: str | None = None,
     ax: Axes | None = None,
     vmin: float | None = None,
@@ -166,7 +188,10 @@ def matrix_figure(
 
     Numbers use ``fmt`` (a format spec such as ``".1f"``); by default integers, and floats that
     are all whole numbers, show without decimals and other floats with 2 decimals. Text is black
-    on light cells and white on dark ones.
+    on light cells and white on dark ones. Colours follow the bundle's convention, white is 0:
+    a matrix with negative entries uses a diverging scale symmetric around 0 (red positive, blue
+    negative), a non-negative one ``cmap`` (default "Blues") from 0; pass ``vmin``/``vmax`` to
+    choose the range yourself.
 
     Args:
         highlight: ``(row, col, height, width)`` draws a thick rectangle around that window (the
@@ -200,7 +225,7 @@ def matrices_row(
     *,
     highlights: Sequence[Highlight | Sequence[Highlight] | None] | None = None,
     ops: Sequence[str] | None = None,
-    cmap: str = "Blues",
+    cmap: str | None = None,
     cell_size: float = 0.6,
 ) -> Figure:
     """Draw 2-D matrices side by side with operator symbols between them, one axes per matrix.
@@ -584,4 +609,74 @@ def histogram(
     if xlabel is not None:
         ax.set_xlabel(xlabel)
     ax.set_title(title if title is not None else f"n = {data.size}")
+    return fig
+
+
+#: The padding's "imaginary pixels" in ``windows_figure``: hatched grey over the zeros.
+PADDING_HATCH = "////"
+PADDING_COLOUR = "0.55"
+
+
+def windows_figure(
+    image: ArrayLike,
+    filter_size: int,
+    stride: int = 1,
+    padding: str | int = "VALID",
+    *,
+    windows: Sequence[int] | None = None,
+    title: str | None = None,
+    cell_size: float = 0.6,
+) -> Figure:
+    """The lecture's window slides: an image with its numbers, padded, and the filter windows.
+
+    ``padding`` is ``"VALID"``, ``"SAME"`` (TensorFlow's rule, the odd extra zero bottom/right)
+    or an int p (p zeros on every side: the lecture's formula). The padding zeros ("imaginary
+    pixels") are drawn hatched grey; each window is outlined in its own colour (window k in
+    raster order gets ``HIGHLIGHT_COLOURS[k]``). The title says the sizes, e.g. "5×5 input, 3×3
+    filter, stride 2, VALID → 2×2 output" (on two lines).
+
+    Args:
+        image: (H, W) numbers, indexed [row, col].
+        filter_size: the square filter's side f.
+        windows: which windows to outline (raster order); default all of them, up to five.
+
+    Raises:
+        ValueError: ``image`` is not 2-D, or a size, stride or padding is invalid.
+    """
+    from .geometry import axis_geometry, explicit_axis_geometry, window_starts
+
+    array = _as_matrix(image).astype(np.float64)
+    h, w = array.shape
+    if isinstance(padding, str):
+        gh, gw = (axis_geometry(n, filter_size, stride, padding) for n in (h, w))
+        name = gh.padding
+    else:
+        gh, gw = (explicit_axis_geometry(n, filter_size, stride, padding) for n in (h, w))
+        name = f"p = {padding}"
+    padded = np.pad(array, ((gh.pad_before, gh.pad_after), (gw.pad_before, gw.pad_after)))
+    starts = [(y, x) for y in window_starts(gh) for x in window_starts(gw)]
+    chosen = list(range(min(len(starts), len(HIGHLIGHT_COLOURS)))) if windows is None else windows
+    highlights = [
+        (*starts[k], filter_size, filter_size, HIGHLIGHT_COLOURS[n % len(HIGHLIGHT_COLOURS)])
+        for n, k in enumerate(chosen)
+    ]
+    if title is None:
+        title = (
+            f"{h}×{w} input, {filter_size}×{filter_size} filter,\nstride {stride}, {name} "
+            f"→ {gh.out_size}×{gw.out_size} output"
+        )
+    fig = matrix_figure(padded, highlight=highlights or None, cell_size=cell_size, title=title)
+    ax = fig.axes[0]
+    for r in range(padded.shape[0]):
+        for c in range(padded.shape[1]):
+            inside = (
+                gh.pad_before <= r < gh.pad_before + h and gw.pad_before <= c < gw.pad_before + w
+            )
+            if not inside:
+                ax.add_patch(
+                    Rectangle(
+                        (c - 0.5, r - 0.5), 1, 1, fill=False, hatch=PADDING_HATCH,
+                        edgecolor=PADDING_COLOUR, linewidth=0, zorder=2,
+                    )
+                )  # fmt: skip
     return fig

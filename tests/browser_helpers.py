@@ -73,7 +73,8 @@ class Action:
             press Enter).
         label: the control's description (slider, dropdown) or the button text (toggle).
         value: the key (slider), the option to choose (dropdown) or the number to type (number).
-        watch: "img" (the widget's pictures must change) or "html" (its HTML panels must).
+        watch: "img" (the widget's pictures must change), "html" (its HTML panels must) or
+            "out" (the text of its output areas, e.g. a revealed answer).
     """
 
     kind: str
@@ -111,6 +112,10 @@ ACTIONS: dict[str, list[Action]] = {
         Action("toggle", "fully connected"),
     ],
     # Click output pixel x=2, y=1 (its button), then another stack.
+    # The answer (printed text and a figure) appears only after the click.
+    "reveal": [Action("click", "Show the answer", watch="out")],
+    # On, then off again: the controls after it are driven at the page's normal size.
+    "projector": [Action("toggle", "projector mode"), Action("toggle", "projector mode")],
     "receptive_field": [
         Action("click", "2,1"),
         Action("dropdown", "stack", "three 3×3 layers, stride 1"),
@@ -130,8 +135,9 @@ TAG_WIDGETS_JS = """
     const head = el.querySelector('.widget-html');
     const text = head ? head.innerText.trim() : '';
     const title = Object.keys(titles).find((t) => text.startsWith(t));
-    if (!title) continue;
-    const kind = titles[title];
+    const marked = ['reveal', 'projector'].find((k) => el.classList.contains(`convlab-${k}`));
+    const kind = marked || titles[title];
+    if (!kind) continue;
     counts[kind] = (counts[kind] || 0) + 1;
     const tag = `${kind}-${counts[kind]}`;
     el.setAttribute('data-convlab-widget', tag);
@@ -147,6 +153,7 @@ SIGNATURE_JS = """
 (root) => ({
   html: Array.from(root.querySelectorAll('.widget-html-content')).map((e) => e.innerHTML).join('|'),
   img: Array.from(root.querySelectorAll('img')).map((e) => e.src).join('|'),
+  out: Array.from(root.querySelectorAll('.widget-output')).map((e) => e.innerText).join('|'),
 })
 """
 
@@ -155,9 +162,9 @@ SIGNATURE_JS = """
 # part of the signature. Read back with READ_TIMER_JS.
 ARM_TIMER_JS = """
 ([root, watch, startOn]) => {
-  const sig = () => (watch === 'img'
-    ? Array.from(root.querySelectorAll('img')).map((e) => e.src).join('|')
-    : Array.from(root.querySelectorAll('.widget-html-content')).map((e) => e.innerHTML).join('|'));
+  const parts = { img: ['img', (e) => e.src], out: ['.widget-output', (e) => e.innerText] };
+  const [selector, read] = parts[watch] || ['.widget-html-content', (e) => e.innerHTML];
+  const sig = () => Array.from(root.querySelectorAll(selector)).map(read).join('|');
   const timer = { start: null, end: null, before: sig() };
   const mark = (ev) => { if (timer.start === null) timer.start = ev.timeStamp; };
   root.addEventListener(startOn, mark, true);
@@ -512,6 +519,38 @@ def lab_tracebacks(page: Any) -> list[str]:
         '.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]'
     ).all_inner_texts()
     return [t for t in texts if "Traceback" in t]
+
+
+# What the eye would miss: inside a widget, every box that scrolls or cuts its content sideways
+# (a grid wider than its box), every label or button whose text is cut ("normal…"), and every
+# dropdown too narrow for its chosen option.
+CLIPPED_JS = """
+(root) => {
+  const found = [];
+  const name = (el) => `${el.tagName.toLowerCase()}.${el.className.toString().split(' ').pop()}`;
+  for (const el of root.querySelectorAll('*')) {
+    const cs = getComputedStyle(el);
+    const cut = el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0;
+    if (cut && ['auto', 'scroll', 'hidden'].includes(cs.overflowX)) {
+      found.push(`${name(el)} "${(el.innerText || '').slice(0, 30)}" needs ${el.scrollWidth}px,`
+        + ` shows ${el.clientWidth}px`);
+    }
+  }
+  const ctx = document.createElement('canvas').getContext('2d');
+  for (const select of root.querySelectorAll('select')) {
+    ctx.font = getComputedStyle(select).font;
+    const option = select.options[select.selectedIndex];
+    const need = option ? ctx.measureText(option.text).width + 24 : 0;
+    if (need > select.clientWidth) found.push(`dropdown "${option.text}" cut`);
+  }
+  return found;
+}
+"""
+
+
+def clipped(root: Any) -> list[str]:
+    """What inside the widget is cut off or scrolls sideways (empty: nothing)."""
+    return root.evaluate(CLIPPED_JS)
 
 
 # --- widgets ------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from browser_helpers import (
     broken_widget_texts,
     chromium_available,
     chromium_page,
+    clipped,
     copy_notebook,
     lab_tracebacks,
     open_lab_notebook,
@@ -49,15 +50,23 @@ EXPECTED_WIDGETS = {
     "lab01": ["sliding_window-1", "kernel_explorer-1"],
     "lab02": ["stride_padding-1", "layer_stack-1", "stride_demo-1", "receptive_field-1"],
     "demo": [
+        "projector-1",
         "sliding_window-1",
         "kernel_explorer-1",
+        "reveal-1",  # which way does shift move the picture?
         "kernel_explorer-2",
+        "reveal-2",  # the stride slide's 5×5: windows and output size
         "stride_demo-1",
         "filter_bank-1",
         "connectivity-1",
+        "reveal-3",  # the padding slide, p = 2
+        "reveal-4",  # the SAME slide's 4×4
         "stride_padding-1",
+        "reveal-5",  # imaginary pixels: the 5×5 with SAME at stride 2
         "layer_stack-1",
         "receptive_field-1",
+        "reveal-6",  # the Sobel SAME homework
+        "reveal-7",  # the MNIST and CIFAR-10 output shapes
         "filter_bank-2",
     ],
 }
@@ -235,6 +244,80 @@ def _control_changes_output(rendered: Rendered, tag: str, action: Action) -> Non
     assert broken_widget_texts(page) == [], paths
 
 
+# The answers the demo's reveal buttons hold: none may be on the page before its click.
+DEMO_ANSWERS = (
+    "(8, 14, 14, 16)",  # the MNIST output shape
+    "(8, 16, 16, 16)",  # the CIFAR-10 output shape
+    "output(y, x) = input(y, x − 1)",  # which way shift moves the picture
+    "floor((2 - 3 + 2·2) / 1) + 1 = 4",  # the padding slide's width
+    "floor((5 - 3) / 2) + 1 = 2",  # the stride slide's output size
+)
+
+
+def _nothing_answered_before_asked(rendered: Rendered) -> None:
+    """Before any click, is every reveal's answer absent from the whole page (Voila runs all)?"""
+    page = rendered.page
+    body = page.locator("body").inner_text()
+    shown = [answer for answer in DEMO_ANSWERS if answer in body]
+    assert shown == [], f"answers on the page before their question was asked: {shown}"
+    for tag in rendered.tags:
+        if _kind(tag) == "reveal":
+            assert signature(widget_root(page, tag))["out"].strip() == "", tag
+
+
+# Viewport widths: the test window at 100% browser zoom, and the same window at 150%.
+ZOOM_WIDTHS = {"100%": 1400, "150%": 933}
+
+
+def _nothing_clipped(rendered: Rendered, zoom: str) -> None:
+    """At this browser zoom, is no grid, label, button or dropdown of any widget cut off?
+
+    The kernel explorers show their widest preset (the 7×7 curve detector), and the reveals
+    their answers, so the widest content is what gets measured.
+    """
+    page = rendered.page
+    for tag in rendered.tags:
+        if _kind(tag) == "kernel_explorer":
+            perform(page, widget_root(page, tag), Action("dropdown", "kernel", "curve_detector"))
+    page.set_viewport_size({"width": ZOOM_WIDTHS[zoom], "height": 1000})
+    try:
+        page.wait_for_timeout(1500)
+        cut = {tag: found for tag in rendered.tags if (found := clipped(widget_root(page, tag)))}
+        shot = screenshot(page, f"{rendered.target}-zoom-{zoom}", full_page=True)
+        assert cut == {}, f"cut off at {zoom}: {cut}; screenshot {shot}"
+    finally:
+        page.set_viewport_size({"width": ZOOM_WIDTHS["100%"], "height": 1000})
+
+
+def _projector_mode_zooms(rendered: Rendered) -> None:
+    """Does projector mode make text and widgets 1.5× larger, with nothing cut, and undo it?"""
+    page = rendered.page
+    (tag,) = [t for t in rendered.tags if _kind(t) == "projector"]
+    root = widget_root(page, tag)
+    sizes_js = """() => {
+      const md = document.querySelector('.jp-RenderedMarkdown');
+      return [parseFloat(getComputedStyle(md).zoom || '1'), md.getBoundingClientRect().height];
+    }"""
+    (zoom_before, height_before) = page.evaluate(sizes_js)
+    perform(page, root, Action("toggle", "projector mode"))
+    try:
+        page.wait_for_function(
+            "() => getComputedStyle(document.querySelector('.jp-RenderedMarkdown')).zoom == '1.5'",
+            timeout=10_000,
+        )
+        (zoom_on, height_on) = page.evaluate(sizes_js)
+        assert zoom_before == 1 and zoom_on == 1.5 and height_on > 1.3 * height_before
+        cut = {t: found for t in rendered.tags if (found := clipped(widget_root(page, t)))}
+        shot = screenshot(page, "demo-projector", full_page=True)
+        assert cut == {}, f"cut off in projector mode: {cut}; screenshot {shot}"
+    finally:
+        perform(page, root, Action("toggle", "projector mode"))
+    page.wait_for_function(
+        "() => getComputedStyle(document.querySelector('.jp-RenderedMarkdown')).zoom == '1'",
+        timeout=10_000,
+    )
+
+
 def _no_callback_errors(rendered: Rendered) -> None:
     """Did no widget callback raise in the kernel (its traceback lands in the server log)?"""
     log = rendered.server.log_path.read_text(errors="replace")
@@ -261,9 +344,23 @@ STEPS = [
             for tag in tags
             for action in ACTIONS[_kind(tag)]
         ),
+        *(
+            pytest.param(target, _nothing_clipped, (zoom,), id=f"{target}-nothing-clipped-{zoom}")
+            for zoom in ZOOM_WIDTHS
+        ),
         pytest.param(target, _no_callback_errors, (), id=f"{target}-no-callback-errors"),
     ]
 ]
+# The demo's own checks: answers hidden until asked (right after rendering, before any click),
+# projector mode (after every control was driven).
+STEPS.insert(
+    [p.id for p in STEPS].index("demo-page-renders") + 1,
+    pytest.param("demo", _nothing_answered_before_asked, (), id="demo-answers-hidden-until-asked"),
+)
+STEPS.insert(
+    [p.id for p in STEPS].index("demo-no-callback-errors"),
+    pytest.param("demo", _projector_mode_zooms, (), id="demo-projector-mode"),
+)
 
 
 @pytest.mark.parametrize(("target", "check", "args"), STEPS)

@@ -133,10 +133,12 @@ def test_cifar_train_from_bundle_warns() -> None:
 
 
 def test_source_announced_once(capsys: pytest.CaptureFixture[str]) -> None:
-    """Is the source printed to stderr once per dataset and split, not on every call?"""
+    """Is the source printed once per dataset and split, on stdout (a note, not an error)?"""
     data.load_mnist("train")
     data.load_mnist("train")
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "convlab.data" not in captured.err
+    err = captured.out
     assert err.count("convlab.data: MNIST train from bundled sample (5000 of 60000") == 1
     assert "data/README.md" in err
 

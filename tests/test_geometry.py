@@ -247,3 +247,30 @@ def test_one_axis_rules_agree_with_axis_geometry() -> None:
                 valid = axis_geometry(n, f, s, "VALID")
                 assert valid.out_size == max(valid_out_size(n, f, s), 0)
                 assert out_size(n, f, s, "valid") == valid_out_size(n, f, s)
+
+
+@pytest.mark.parametrize(
+    ("args", "out", "needle"),
+    [
+        pytest.param((2, 3, 1, 2), 4, "floor((2 - 3 + 2·2) / 1) + 1 = 4", id="lecture-p2-slide"),
+        pytest.param((5, 3, 2, 1), 3, "floor((5 - 3 + 2·1) / 2) + 1 = 3", id="in5-f3-s2-p1"),
+        pytest.param((4, 3, 1, 0), 2, "floor((4 - 3 + 2·0) / 1) + 1 = 2", id="p0-is-valid"),
+        pytest.param((1, 5, 1, 1), 0, "→ 0", id="filter-larger-than-padded"),
+    ],
+)
+def test_explicit_axis_geometry_is_the_lectures_formula(args, out, needle):
+    """Does explicit padding p give out = floor((in - f + 2p) / s) + 1, p zeros on both sides?"""
+    from convlab.geometry import explicit_axis_geometry
+
+    geom = explicit_axis_geometry(*args)
+    assert geom.out_size == out and geom.pad_before == geom.pad_after == args[3]
+    assert needle in formula_text(geom, axis="width")
+
+
+@pytest.mark.parametrize("p", [-1, 1.5, True, "2"])
+def test_explicit_axis_geometry_rejects_a_bad_p(p):
+    """Is a negative, fractional, boolean or text p an error, not a silent guess?"""
+    from convlab.geometry import explicit_axis_geometry
+
+    with pytest.raises(ValueError):
+        explicit_axis_geometry(4, 3, 1, p)

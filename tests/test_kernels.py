@@ -278,3 +278,30 @@ def test_as_filter_bank_rejects_bad_input(names: list[str], in_channels: int) ->
     """Are an empty list, mixed kernel sizes and in_channels < 1 rejected?"""
     with pytest.raises(ValueError):
         as_filter_bank(names, in_channels)
+
+
+@pytest.mark.parametrize(
+    ("name", "sign", "angle"),
+    [
+        pytest.param("sobel_x", 1, 180.0, id="sobel_x-positive-left"),
+        pytest.param("sobel_x", -1, 0.0, id="negated-sobel_x-positive-right"),
+        pytest.param("horizontal_edge", 1, 90.0, id="horizontal_edge-positive-on-top"),
+        pytest.param("sobel_y", -1, 270.0, id="negated-sobel_y-positive-below"),
+        pytest.param("box_blur", 1, 0.0, id="blur-has-no-direction"),
+        pytest.param("outline", 1, 0.0, id="outline-has-no-direction"),
+    ],
+)
+def test_edge_angle_points_from_negative_to_positive_weights(name, sign, angle):
+    """Is the angle the compass direction from the negative weights to the positive ones?"""
+    from convlab.kernels import edge_angle
+
+    assert edge_angle(sign * kernels.get_kernel(name)) == pytest.approx(angle)
+
+
+def test_edge_angle_of_a_diagonal_5x5_edge():
+    """Does a 5×5 edge positive above the anti-diagonal point up-left (135°)?"""
+    from convlab.kernels import edge_angle
+
+    rows, cols = np.indices((5, 5))
+    diagonal = np.sign(4 - rows - cols).astype(float)  # +1 above-left of the anti-diagonal
+    assert edge_angle(diagonal) == pytest.approx(135.0)

@@ -350,3 +350,40 @@ def test_histogram_counts_every_value(rng: np.random.Generator) -> None:
     assert sum(heights) == 40
     assert ax.get_title() == "scores"
     assert ax.get_xlabel() == "points"
+
+
+@pytest.mark.parametrize(
+    ("image", "f", "s", "padding", "grid", "title"),
+    [
+        pytest.param(
+            [[2, 0, 3, 1, 0], [2, 4, 5, 2, 3], [0, 0, 3, 3, 1], [2, 9, 9, 7, 8], [3, 4, 7, 2, 1]],
+            3, 2, "VALID", (5, 5), "stride 2, VALID → 2×2 output", id="stride-slide-5x5-s2",
+        ),
+        pytest.param(
+            [[2, 3], [9, 2]], 3, 1, 2, (6, 6), "stride 1, p = 2 → 4×4 output", id="padding-slide-p2"
+        ),
+        pytest.param(
+            [[2, 0, 1, 3], [1, 1, 2, 3], [4, 3, 2, 1], [8, 3, 1, 3]],
+            3, 1, "SAME", (6, 6), "stride 1, SAME → 4×4 output", id="same-slide-4x4",
+        ),
+    ],
+)  # fmt: skip
+def test_windows_figure_draws_the_lectures_slides(image, f, s, padding, grid, title):
+    """Does windows_figure show the padded grid, the windows and hatched imaginary pixels?"""
+    fig = plots.windows_figure(np.array(image), f, s, padding)
+    ax = fig.axes[0]
+    assert ax.images[0].get_array().shape == grid
+    assert title in ax.get_title()
+    hatched = [p for p in ax.patches if p.get_hatch()]
+    assert len(hatched) == grid[0] * grid[1] - np.array(image).size
+    windows = [p for p in ax.patches if not p.get_hatch()]
+    out = int(title.split("→ ")[1].split("×")[0])
+    assert len(windows) == min(out * out, len(plots.HIGHLIGHT_COLOURS))
+
+
+def test_windows_figure_outlines_the_windows_asked_for():
+    """With windows=[0, 3], are exactly the first and fourth windows outlined, where they start?"""
+    image = np.arange(25).reshape(5, 5)
+    fig = plots.windows_figure(image, 3, 2, windows=[0, 3])
+    boxes = [p for p in fig.axes[0].patches if not p.get_hatch()]
+    assert [(b.get_x() + 0.5, b.get_y() + 0.5) for b in boxes] == [(0, 0), (2, 2)]

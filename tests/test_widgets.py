@@ -41,7 +41,7 @@ from convlab.widgets import (
     window_at,
     window_products,
 )
-from convlab.widgets._render import BLANK_RGB, BOX_RGB
+from convlab.widgets._render import BLANK_RGB, BOX_RGB, SIGNED_ANCHORS_RGB
 from convlab.widgets.receptive_field import PRESETS, Region
 
 LECTURE = kernels.LECTURE_EXAMPLES["first_output"]
@@ -189,6 +189,94 @@ def test_format_number(value, text):
 def test_to_display_modes(mode, expected):
     """Does each display option map [-2, -0.5, 0.5, 2] into [0, 1] as documented?"""
     np.testing.assert_allclose(to_display([-2.0, -0.5, 0.5, 2.0], mode), expected)
+
+
+WHITE = np.array(SIGNED_ANCHORS_RGB[len(SIGNED_ANCHORS_RGB) // 2]) / 255.0
+
+
+def test_signed_display_is_white_at_zero_red_positive_blue_negative():
+    """Is the signed view symmetric around 0: white at 0, dark red at +max, dark blue at -max?"""
+    rgb = to_display([[-2.0, -1.0, 0.0, 1.0, 2.0]], "signed")[0]
+    np.testing.assert_allclose(rgb[2], WHITE)
+    np.testing.assert_allclose(rgb[4], np.array(SIGNED_ANCHORS_RGB[-1]) / 255.0)
+    np.testing.assert_allclose(rgb[0], np.array(SIGNED_ANCHORS_RGB[0]) / 255.0)
+    assert rgb[3][0] > rgb[3][2] and rgb[1][2] > rgb[1][0]  # red side positive, blue negative
+    # Symmetric: +v and -v are equally far from white.
+    np.testing.assert_allclose(np.abs(rgb[3] - WHITE).sum(), np.abs(rgb[1] - WHITE).sum(), 0.2)
+
+
+def test_auto_display_is_signed_only_for_signed_outputs():
+    """Does "auto" draw an output with a negative value signed, and a blur's output as an image?"""
+    np.testing.assert_allclose(
+        to_display([[-1.0, 1.0]], "auto"), to_display([[-1.0, 1.0]], "signed")
+    )
+    np.testing.assert_allclose(to_display([[0.0, 0.5]], "auto"), [[0.0, 0.5]])
+    np.testing.assert_allclose(to_display([[0.0, 2.0]], "auto"), [[0.0, 1.0]])
+
+
+def test_signed_display_of_all_zeros_is_white_and_nan_stays_blank():
+    """Does an all-zero output show white (no collapsing scale) and NaN stay 'not computed'?"""
+    rgb = to_display([[0.0, np.nan]], "signed")[0]
+    np.testing.assert_allclose(rgb[0], WHITE)
+    assert np.isnan(rgb[1]).all()
+
+
+def _outline_pictures(image: np.ndarray, mode: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """The kernel explorer's output picture for 'outline' on `image`, and the output itself."""
+    w = build_kernel_explorer(image[None], naive_conv)
+    if mode is not None:
+        one(w, widgets.ToggleButtons, "show").value = mode
+    picture = decode(images(w)[1]).astype(np.float64) / 255.0
+    output = naive_conv(image[None], kernels.get_kernel("outline")[:, :, None, None], 1, "SAME")
+    scale = picture.shape[0] // image.shape[0]
+    return picture[::scale, ::scale], output[0, :, :, 0]
+
+
+def test_kernel_explorer_default_view_shows_outline_keeping_only_edges():
+    """On a real MNIST 7, does the default view show 'outline' as edges with their sign?
+
+    The lecture's talking point: outline keeps only edges (flat regions give 0). The old default
+    ("abs", |output| clipped to [0, 1]) drew the stroke (positive) and the halo just outside it
+    (negative) in the same saturated white: a fatter solid 7. The signed view draws flat regions
+    white and tells the two sides of every edge apart.
+    """
+    from convlab.data import load_mnist
+
+    images_, labels = load_mnist("test")
+    seven = images_[int(np.flatnonzero(labels == 7)[0])].astype(np.float64)
+    w = build_kernel_explorer(seven[None], naive_conv)
+    assert one(w, widgets.ToggleButtons, "show").value == "auto"
+    picture, output = _outline_pictures(seven, None)
+    flat = np.abs(output) < 1e-3
+    positive = output > 0.5 * np.abs(output).max()
+    negative = output < -0.5 * np.abs(output).max()  # the halo just outside the stroke
+    assert flat.sum() > 300 and positive.sum() >= 5 and negative.sum() >= 3
+    assert np.abs(picture - WHITE).sum(axis=2)[flat].max() < 0.03  # flat regions: white
+    red, blue = picture[..., 0], picture[..., 2]
+    assert np.all(red[positive] - blue[positive] > 0.3)
+    assert np.all(blue[negative] - red[negative] > 0.3)
+    # The old default: stroke and halo both the same saturated white, a fatter 7.
+    abs_picture, _ = _outline_pictures(seven, "abs")
+    assert abs_picture[positive].min() > 0.95 and abs_picture[negative].min() > 0.95
+
+
+def test_matrices_are_white_at_zero_whatever_their_minimum():
+    """Is a cell white exactly when it is 0: a kernel with negatives on a diverging scale, a
+    non-negative image from 0 (its smallest entry is not white unless it is 0)?"""
+    import matplotlib
+
+    from convlab import plots
+
+    fig = plots.matrix_figure(np.array([[-1.0, 0.0, 4.0]]))
+    image = fig.axes[0].images[0]
+    white = np.array(image.cmap(image.norm(0.0))[:3])
+    assert image.cmap.name == plots.DIVERGING_CMAP and image.norm.vmin == -image.norm.vmax
+    assert np.all(white > 0.9)
+    fig = plots.matrix_figure(np.array([[3.0, 5.0]]))
+    image = fig.axes[0].images[0]
+    assert image.norm.vmin == 0.0
+    assert np.array(image.cmap(image.norm(3.0))[:3]).min() < 0.8  # 3 is not drawn as white
+    matplotlib.pyplot.close("all")
 
 
 def test_to_display_rejects_unknown_mode():
@@ -392,11 +480,13 @@ def test_kernel_explorer_editing_a_weight_switches_to_custom(digits):
     w = build_kernel_explorer(digits, naive_conv)
     one(w, widgets.Dropdown, "kernel").value = "identity"
     before = images(w)[1]
-    find(w, widgets.FloatText)[4].value = 2.0
+    # A corner weight, not the centre: doubling the identity only scales the output, which the
+    # default signed view (scaled to the largest |value|) rightly draws the same.
+    find(w, widgets.FloatText)[0].value = -1.0
     assert one(w, widgets.Dropdown, "kernel").value == "custom"
-    assert find(w, widgets.FloatText)[4].value == 2.0
+    assert find(w, widgets.FloatText)[0].value == -1.0
     assert images(w)[1] != before
-    assert "Weights sum to 2." in html_text(w)
+    assert "Weights sum to 0." in html_text(w)
 
 
 def test_kernel_explorer_big_preset_resizes_the_grid(digits):
@@ -471,6 +561,24 @@ def test_stride_padding_explorer_updates_formula_and_windows():
     assert html_text(w) != before and "output row 1, column 1" in html_text(w)
     padding.value = "SAME"
     assert "ceil(7 / 2) = 4" in html_text(w) and slider["window"].max == 15
+
+
+def test_stride_padding_explorer_draws_the_lectures_p2_slide():
+    """Does "p zeros" give the padding slide: a 2×2 image, p = 2, 3×3 filter → 6×6 grid, 4×4 out?"""
+    w = build_stride_padding_explorer()
+    slider = {s.description: s for s in find(w, widgets.IntSlider)}
+    for name, value in [("input height", 2), ("input width", 2), ("filter height", 3)]:
+        slider[name].value = value
+    slider["filter width"].value = 3
+    slider["stride (down)"].value = slider["stride (right)"].value = 1
+    assert slider["p (zeros)"].disabled
+    one(w, widgets.ToggleButtons, "padding").value = "EXPLICIT"
+    assert not slider["p (zeros)"].disabled and slider["p (zeros)"].value == 2
+    text = html_text(w)
+    assert "floor((2 - 3 + 2·2) / 1) + 1 = 4" in text and "output 4 × 4" in text
+    assert "padded to 6×6" in text and slider["window"].max == 15
+    slider["p (zeros)"].value = 0
+    assert "no window fits: the filter is larger than the (padded) input" in html_text(w)
 
 
 def test_stride_padding_explorer_filter_too_big():
@@ -688,3 +796,42 @@ def test_receptive_field_widget_preset_rebuilds_the_buttons():
     assert "sees 14×14 input pixels" in w.children[3].value
     grid.children[3].click()
     assert "rows 2–15, columns 2–15" in w.children[3].value
+
+
+def test_reveal_computes_nothing_before_the_click():
+    """Is the answer neither computed nor shown until the button is clicked, then toggled?"""
+    from convlab.widgets import build_reveal
+
+    calls = []
+
+    def answer():
+        calls.append(1)
+        return "(64, 14, 14, 16)"
+
+    w = build_reveal("Can you guess the shape?", answer)
+    assert "Can you guess the shape?" in html_text(w) and calls == []
+    (button,) = find(w, widgets.Button)
+    (shown,) = find(w, widgets.Output)
+    assert shown.outputs == ()
+    button.click()
+    assert calls == [1] and shown.layout.display != "none"
+    assert button.description == "Hide the answer"
+    button.click()
+    assert shown.layout.display == "none" and button.description == "Show the answer"
+    button.click()
+    assert calls == [1] and shown.layout.display != "none"  # computed once, shown again
+
+
+def test_projector_switch_zooms_the_page_and_switches_off(monkeypatch):
+    """Does the switch start from $CONVLAB_PROJECTOR and add/remove the page-wide zoom?"""
+    from convlab.widgets import build_projector_switch
+    from convlab.widgets.projector import PROJECTOR_ENV, PROJECTOR_ZOOM
+
+    monkeypatch.setenv(PROJECTOR_ENV, "1")
+    w = build_projector_switch()
+    (toggle,) = find(w, widgets.ToggleButton)
+    assert toggle.value and f"zoom: {PROJECTOR_ZOOM}" in html_text(w)
+    toggle.value = False
+    assert "<style>" not in html_text(w)
+    monkeypatch.delenv(PROJECTOR_ENV)
+    assert "<style>" not in html_text(build_projector_switch())

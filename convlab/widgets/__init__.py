@@ -7,6 +7,7 @@ from .adapters import from_single_channel, implemented, student_or_none
 from .connectivity import build_connectivity, connectivity_svg, feed_counts
 from .filter_bank import build_filter_bank, filter_html
 from .kernel_explorer import as_nhwc, build_kernel_explorer, depthwise_filters, kernel_summary
+from .projector import build_projector_switch, projector_css
 from .receptive_field import (
     Region,
     Stack,
@@ -16,6 +17,7 @@ from .receptive_field import (
     receptive_field_size,
     receptive_field_svg,
 )
+from .reveal import build_reveal
 from .sliding import build_sliding_window, sum_text, window_at, window_products
 from .stride_padding import (
     build_layer_stack,
@@ -35,7 +37,9 @@ __all__ = [
     "build_filter_bank",
     "build_kernel_explorer",
     "build_layer_stack",
+    "build_projector_switch",
     "build_receptive_field",
+    "build_reveal",
     "build_sliding_window",
     "build_stride_demo",
     "build_stride_padding_explorer",
@@ -53,6 +57,7 @@ __all__ = [
     "layer_stack_html",
     "padded_grid_svg",
     "png_bytes",
+    "projector_css",
     "receptive_field_regions",
     "receptive_field_size",
     "receptive_field_svg",

@@ -24,7 +24,17 @@ HIGHLIGHT_CSS = "box-shadow: inset 0 0 0 3px #e61e1e;"
 CURRENT_CSS = "box-shadow: inset 0 0 0 3px #ff9600;"
 # Text on a cell darker than this (0..1 brightness) is drawn white.
 DARK_CELL = 0.5
-DISPLAY_MODES = ("abs", "clip", "normalize")
+DISPLAY_MODES = ("auto", "signed", "abs", "clip", "normalize")
+# The one colour convention of the bundle for signed values (outputs of edge filters, kernels,
+# learned filters): white is 0, red positive, blue negative, on a scale symmetric around 0.
+# These are ColorBrewer's RdBu anchors reversed, the colours of matplotlib's "RdBu_r"
+# (convlab.plots.DIVERGING_CMAP), so widgets and lab figures agree without importing matplotlib.
+SIGNED_ANCHORS_RGB = (
+    (5, 48, 97), (33, 102, 172), (67, 147, 195), (146, 197, 222), (209, 229, 240),
+    (247, 247, 247),
+    (253, 219, 199), (244, 165, 130), (214, 96, 77), (178, 24, 43), (103, 0, 31),
+)  # fmt: skip
+SIGNED_HELP = "white is 0, red positive, blue negative, scaled to the largest |value|"
 
 
 def format_number(value: float) -> str:
@@ -40,9 +50,35 @@ def format_number(value: float) -> str:
     return f"{value:.3g}"
 
 
+def signed_rgb(array: ArrayLike, limit: float | None = None) -> NDArray[np.float64]:
+    """Colour signed values on the bundle's diverging scale: (..., 3) RGB in [0, 1].
+
+    0 is white, ``+limit`` dark red, ``-limit`` dark blue (``SIGNED_ANCHORS_RGB``); ``limit``
+    defaults to the largest absolute finite value, so the scale is symmetric around 0 and never
+    hides a sign. NaN stays NaN (drawn as "not computed yet").
+    """
+    a = np.asarray(array, dtype=np.float64)
+    finite = a[np.isfinite(a)]
+    if limit is None:
+        limit = float(np.abs(finite).max()) if finite.size else 0.0
+    limit = limit if limit > 1e-12 else 1.0
+    t = np.clip(np.nan_to_num(a) / limit, -1.0, 1.0)
+    anchors = np.asarray(SIGNED_ANCHORS_RGB, dtype=np.float64) / 255.0
+    knots = np.linspace(-1.0, 1.0, len(anchors))
+    rgb = np.stack([np.interp(t, knots, anchors[:, k]) for k in range(3)], axis=-1)
+    rgb[~np.isfinite(a)] = np.nan
+    return rgb
+
+
 def to_display(array: ArrayLike, mode: str = "clip") -> NDArray[np.float64]:
     """Map a filter output (any range, any shape) into [0, 1] for display.
 
+    ``"signed"``: the bundle's diverging scale (``signed_rgb``): white 0, red positive, blue
+    negative, symmetric around 0; an (H, W, C) output with C > 1 is averaged over its channels
+    first, so the picture is (H, W, 3). The default view of every signed output: an edge
+    filter's flat regions are white, its edges coloured by sign.
+    ``"auto"`` (the widgets' default): ``"signed"`` when any value is negative; otherwise the
+    output is an image and is shown as one, 0 black, 1 white (values above 1 scaled down to fit).
     ``"clip"``: values below 0 show black, above 1 white (what a plain image viewer does).
     ``"abs"``: ``|x|`` clipped to [0, 1], so strong responses of either sign are bright (edge
     filters give negative values on one side of an edge).
@@ -50,6 +86,16 @@ def to_display(array: ArrayLike, mode: str = "clip") -> NDArray[np.float64]:
     colours keep their balance); a constant array shows mid-grey. NaN stays NaN.
     """
     a = np.asarray(array, dtype=np.float64)
+    if mode == "auto":
+        finite = a[np.isfinite(a)]
+        if finite.size and finite.min() < 0:
+            return to_display(a, "signed")
+        top = float(finite.max()) if finite.size else 1.0
+        return a / top if top > 1.0 else a.copy()
+    if mode == "signed":
+        if a.ndim == 3:
+            a = a.mean(axis=2)
+        return signed_rgb(a)
     if mode == "clip":
         return np.clip(a, 0.0, 1.0)
     if mode == "abs":

@@ -12,7 +12,17 @@ from numpy.typing import ArrayLike
 
 from ..geometry import axis_geometry, normalize_padding
 from ._conv import ConvFn, resolve_conv_fn, run_conv
-from ._render import auto_scale, error_html, format_number, html_matrix, png_bytes, title_html
+from ._render import (
+    SIGNED_HELP,
+    auto_scale,
+    error_html,
+    format_number,
+    html_matrix,
+    png_bytes,
+    signed_rgb,
+    title_html,
+    to_display,
+)
 
 # Filters up to 7x7 (the curve detector) are shown as numbers; larger ones as pictures.
 MAX_TABLE_CELLS = 49
@@ -44,8 +54,8 @@ def filter_html(filt: ArrayLike, channel_names: Sequence[str] | None = None) -> 
                 html_matrix(f[:, :, c], shade="sign", title=title, cell_px=30, vrange=(-lim, lim))
             )
         else:
-            # A picture for big filters: mid-grey = 0, white = +max, black = -max.
-            png = png_bytes((f[:, :, c] / lim + 1.0) / 2.0, scale=auto_scale(f.shape, 120))
+            # A picture for big filters, on the same scale as the tables: white 0.
+            png = png_bytes(signed_rgb(f[:, :, c], lim), scale=auto_scale(f.shape, 120))
             data = base64.b64encode(png).decode("ascii")
             parts.append(
                 f'<div style="display:inline-block;margin:4px"><b>{html.escape(title)}</b><br>'
@@ -66,8 +76,10 @@ def build_filter_bank(
 
     All feature maps come from one call ``conv_fn(image[None], filters, 1, padding)`` (NHWC
     input, HWIO filters, cross-correlation like ``tf.nn.conv2d``): output channel k is filter
-    ``filters[:, :, :, k]`` summed over all input channels. Feature maps are shown normalized
-    (min black, max white); a grid below shows all of them, the selected one outlined.
+    ``filters[:, :, :, k]`` summed over all input channels. Feature maps are shown on the
+    signed scale when they have negative values (white 0, red positive,
+    blue negative), else as images; a grid below shows all of them, the
+    selected one outlined.
 
     Args:
         image: (H, W, C) or (H, W) in [0, 1].
@@ -116,7 +128,7 @@ def build_filter_bank(
             thumbs.append(
                 widgets.Image(
                     value=png_bytes(
-                        maps[:, :, k], auto_scale(maps.shape, THUMB_PIXELS), normalize=True
+                        to_display(maps[:, :, k], "auto"), auto_scale(maps.shape, THUMB_PIXELS)
                     ),
                     format="png",
                     layout=widgets.Layout(border=PLAIN_BORDER),
@@ -131,12 +143,12 @@ def build_filter_bank(
             return
         fmap = maps[:, :, k]
         if fmap.size:
-            feature.value = png_bytes(fmap, auto_scale(fmap.shape), normalize=True)
+            feature.value = png_bytes(to_display(fmap, "auto"), auto_scale(fmap.shape))
         info.value = (
             f"feature map {k} ({html.escape(labels[k])}): {fmap.shape[0]}×{fmap.shape[1]}, "
             f"min {format_number(fmap.min()) if fmap.size else '-'}, "
             f"max {format_number(fmap.max()) if fmap.size else '-'} "
-            "(shown min → black, max → white)"
+            f"(shown: {SIGNED_HELP if fmap.size and fmap.min() < 0 else 'as an image, 0 black'})"
         )
         for j, thumb in enumerate(thumbs):
             thumb.layout.border = SELECTED_BORDER if j == k else PLAIN_BORDER

@@ -11,12 +11,23 @@ from numpy.typing import ArrayLike, NDArray
 
 from .. import kernels as kernel_lib
 from ._conv import ConvFn, resolve_conv_fn, run_conv
-from ._render import DISPLAY_MODES, error_html, format_number, png_bytes, title_html, to_display
+from ._render import (
+    DISPLAY_MODES,
+    SIGNED_HELP,
+    error_html,
+    format_number,
+    png_bytes,
+    title_html,
+    to_display,
+)
 
 CUSTOM = "custom"
 DEFAULT_PRESET = "outline"
 CELL_WIDTH = "72px"
+DEFAULT_MODE = "auto"
 MODE_HELP = {
+    "auto": "signed when the output has negative values, else the image as it is",
+    "signed": SIGNED_HELP + " (colour images: the channels averaged)",
     "abs": "|output| clipped to [0, 1]: strong responses of either sign are bright",
     "clip": "output clipped to [0, 1]: negative values black, values above 1 white",
     "normalize": "output stretched from its min (black) to its max (white)",
@@ -74,7 +85,10 @@ def build_kernel_explorer(
     C-channel image (RGB CIFAR-10) the filter is ``depthwise_filters(kernel, C)``, shape
     (kh, kw, C, C) with the kernel on the diagonal, so each colour channel is filtered on its
     own and the colour survives. Outputs may leave [0, 1] (edge filters go negative); the display
-    option maps them with ``to_display``: abs, clip or normalize (all channels together).
+    option maps them with ``to_display``: "auto" by default, which is "signed" (white 0, red
+    positive, blue negative: what an edge filter keeps is coloured, flat regions are white) for
+    any output with a negative value and the plain image otherwise; or signed, abs, clip,
+    normalize.
 
     Args:
         images: (N, H, W, C) or (N, H, W) in [0, 1], e.g. from ``load_mnist`` / ``load_cifar10``.
@@ -99,8 +113,10 @@ def build_kernel_explorer(
     index = widgets.IntSlider(
         value=0, min=0, max=imgs.shape[0] - 1, description="image", continuous_update=False
     )
-    mode = widgets.ToggleButtons(options=list(DISPLAY_MODES), value="abs", description="show")
-    mode.style.button_width = "80px"
+    mode = widgets.ToggleButtons(
+        options=list(DISPLAY_MODES), value=DEFAULT_MODE, description="show"
+    )
+    mode.style.button_width = "auto"  # a fixed width cut "normalize" to "normal…"
     caption = widgets.HTML()
     input_image = widgets.Image(format="png")
     output_image = widgets.Image(format="png")
@@ -120,7 +136,9 @@ def build_kernel_explorer(
             if state.get("shape") != kernel.shape:
                 cells.clear()
                 for _ in range(kernel.size):
-                    cell = widgets.FloatText(layout=widgets.Layout(width=CELL_WIDTH))
+                    # No margin: the grid's columns are exactly CELL_WIDTH wide, and a widget's
+                    # default 2px margin made it scroll sideways.
+                    cell = widgets.FloatText(layout=widgets.Layout(width=CELL_WIDTH, margin="0"))
                     cell.observe(on_cell, names="value")
                     cells.append(cell)
                 grid.children = tuple(cells)
@@ -210,7 +228,9 @@ def build_kernel_explorer(
                     column("input", input_image),
                     column("output (SAME padding)", output_image),
                 ],
-                layout=widgets.Layout(align_items="flex-start"),
+                # Wraps the pictures below a wide grid (7×7) on a narrow or zoomed page
+                # instead of cutting them off.
+                layout=widgets.Layout(align_items="flex-start", flex_flow="row wrap"),
             ),
             caption,
             mode,

@@ -219,7 +219,10 @@ def build_receptive_field(presets: Sequence[Stack] = PRESETS) -> widgets.VBox:
                 button = widgets.Button(
                     description=f"{col},{row}",
                     tooltip=f"output pixel x={col}, y={row}",
-                    layout=widgets.Layout(width=f"{BUTTON_PX}px", height=f"{BUTTON_PX}px"),
+                    # No margin: the grid's columns are exactly BUTTON_PX wide.
+                    layout=widgets.Layout(
+                        width=f"{BUTTON_PX}px", height=f"{BUTTON_PX}px", margin="0"
+                    ),
                 )
                 button.on_click(lambda _b, r=row, c=col: select(r, c))
                 buttons[(row, col)] = button

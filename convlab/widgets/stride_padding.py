@@ -11,6 +11,7 @@ from numpy.typing import ArrayLike
 from ..geometry import (
     AxisGeometry,
     axis_geometry,
+    explicit_axis_geometry,
     formula_text,
     normalize_padding,
     sizes_after_layers,
@@ -20,6 +21,8 @@ from ._conv import ConvFn, resolve_conv_fn, run_conv
 from ._render import auto_scale, error_html, png_bytes, title_html, to_display
 
 SVG_CELL = 26
+#: The explorer's third padding choice: the lecture's explicit p zeros on every side.
+EXPLICIT = "EXPLICIT"
 SVG_GAP = 40
 # Above this many windows only their top-left corners are marked, or the picture turns to mush.
 MAX_OUTLINED_WINDOWS = 49
@@ -144,7 +147,8 @@ def build_stride_padding_explorer() -> widgets.VBox:
     """Build the stride/padding explorer: sizes, strides and padding in, windows and formula out.
 
     Sliders set the input and filter height/width and the stride per axis, a toggle the padding
-    (``tf.nn.conv2d``'s VALID or SAME). The picture is ``padded_grid_svg`` for the current
+    (``tf.nn.conv2d``'s VALID or SAME, or the lecture's explicit p zeros on every side, with a
+    slider for p: ``explicit_axis_geometry``). The picture is ``padded_grid_svg`` for the current
     geometry (``axis_geometry`` per axis); a slider steps through the windows in raster order.
     The formulas are ``formula_text`` with the numbers filled in.
 
@@ -164,13 +168,29 @@ def build_stride_padding_explorer() -> widgets.VBox:
     in_h, in_w = slider("input height", 5, 1, 12), slider("input width", 6, 1, 12)
     k_h, k_w = slider("filter height", 3, 1, 6), slider("filter width", 2, 1, 6)
     s_h, s_w = slider("stride (down)", 2, 1, 4), slider("stride (right)", 2, 1, 4)
-    padding = widgets.ToggleButtons(options=["VALID", "SAME"], value="SAME", description="padding")
+    padding = widgets.ToggleButtons(
+        options=[("VALID", "VALID"), ("SAME", "SAME"), ("p zeros", EXPLICIT)],
+        value="SAME",
+        description="padding",
+        tooltips=[
+            "no padding: windows stay inside the input",
+            "TensorFlow's rule: out = ceil(in / stride), the odd extra zero bottom/right",
+            "the lecture's formula: p zeros on every side (set p below)",
+        ],
+    )
+    p = slider("p (zeros)", 2, 0, 4)
+    p.disabled = True
     window = slider("window", 0, 0, 0)
     picture = widgets.HTML()
     formulas = widgets.HTML()
     state = {"busy": False}
 
     def geometry() -> tuple[AxisGeometry, AxisGeometry]:
+        if padding.value == EXPLICIT:
+            return (
+                explicit_axis_geometry(in_h.value, k_h.value, s_h.value, p.value),
+                explicit_axis_geometry(in_w.value, k_w.value, s_w.value, p.value),
+            )
         return (
             axis_geometry(in_h.value, k_h.value, s_h.value, padding.value),
             axis_geometry(in_w.value, k_w.value, s_w.value, padding.value),
@@ -184,7 +204,7 @@ def build_stride_padding_explorer() -> widgets.VBox:
             f"window {window.value + 1} of {n}: output row {window.value // gw.out_size}, "
             f"column {window.value % gw.out_size}"
             if n
-            else "no window fits: the filter is larger than the input (VALID)"
+            else "no window fits: the filter is larger than the (padded) input"
         )
         formulas.value = (
             '<div style="font:13px monospace;white-space:pre-wrap">'
@@ -199,6 +219,7 @@ def build_stride_padding_explorer() -> widgets.VBox:
         # Changing the window slider's range may move its value; render once, not twice.
         state["busy"] = True
         try:
+            p.disabled = padding.value != EXPLICIT
             window.max = max(n - 1, 0)
             window.disabled = n == 0
         finally:
@@ -209,7 +230,7 @@ def build_stride_padding_explorer() -> widgets.VBox:
         if not state["busy"]:
             render()
 
-    for control in (in_h, in_w, k_h, k_w, s_h, s_w, padding):
+    for control in (in_h, in_w, k_h, k_w, s_h, s_w, padding, p):
         control.observe(on_geometry, names="value")
     window.observe(on_window, names="value")
     on_geometry(None)
@@ -224,7 +245,7 @@ def build_stride_padding_explorer() -> widgets.VBox:
                 )
             ),
             widgets.HBox([widgets.VBox([in_h, in_w]), widgets.VBox([k_h, k_w])]),
-            widgets.HBox([widgets.VBox([s_h, s_w]), widgets.VBox([padding, window])]),
+            widgets.HBox([widgets.VBox([s_h, s_w]), widgets.VBox([padding, p, window])]),
             picture,
             widgets.HTML(LEGEND_HTML),
             formulas,
@@ -311,8 +332,10 @@ def build_stride_demo(
     """Build the stride demo: stride as a controllable downsampling of a real image.
 
     The output is ``conv_fn(image[None, :, :, None], kernel[:, :, None, None], stride, padding)``
-    (NHWC input, HWIO filter, cross-correlation like ``tf.nn.conv2d``), shown normalized
-    (min black, max white) at the same pixel scale as the input, so its shrinking is visible.
+    (NHWC input, HWIO filter, cross-correlation like ``tf.nn.conv2d``), shown on the
+    signed scale when they have negative values (white 0, red positive,
+    blue negative), else as images at the same pixel scale as the input, so
+    its shrinking is visible.
 
     Args:
         image: (H, W) or (H, W, 1), e.g. one MNIST digit.
@@ -357,7 +380,7 @@ def build_stride_demo(
             info.value = error_html(error)
             return
         if output.size:
-            output_image.value = png_bytes(to_display(output[0, :, :, 0], "normalize"), scale)
+            output_image.value = png_bytes(to_display(output[0, :, :, 0], "auto"), scale)
         info.value = (
             f"<b>{img.shape[0]}×{img.shape[1]} input → {gh.out_size}×{gw.out_size} output</b> "
             f"(stride {s}, {p}): the window moves {s} pixel{'s' if s > 1 else ''} per step."
