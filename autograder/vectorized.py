@@ -1,27 +1,32 @@
 """Is conv2d_fast vectorized? Its CPU time on a large image against a vectorized reference's.
 
 A Python loop over output pixels costs about a microsecond per pixel whatever it does inside
-(a numpy call, `map`, `np.apply_along_axis`, `np.vectorize`, a list comprehension of floats);
-vectorized code costs a few nanoseconds per pixel. So conv2d_fast is called on one image of
-MEASURED × MEASURED pixels, one input and one output channel, a 3×3 filter, SAME, stride 1, and its
-CPU time is compared with that of a vectorized convolution timed by the grader just before, on the
-same machine: `yardstick`, the lab's own im2col (`sliding_window_view`, one copy into a matrix)
-with numpy's einsum in place of the BLAS product, so that it runs on one thread. CPU time, not
-wall time: another program on the machine slows both (each is the least of several runs), and the
-ratio is the same on a fast or a slow machine.
+(a numpy call, `map`, `np.apply_along_axis`, `np.vectorize`, a comprehension of floats, code
+compiled under another file name); vectorized code costs a few nanoseconds. So, once both seeded
+cases are right, conv2d_fast is called on a MEASURED × MEASURED image of fresh random values
+(one channel in and out, a 3×3 filter, SAME, stride 1) and its CPU time is compared with that of
+`yardstick`, the lab's own im2col (`sliding_window_view`, one copy into a matrix) with numpy's
+einsum in place of the BLAS product so that it runs on one thread, timed by the grader just
+before on the same machine. CPU time, not wall time, and the least of several runs on each side:
+other programs on the machine hardly change the ratio, nor does a faster or slower machine.
 
-Measured on this lab's 2-core CI machine (CPU time / the yardstick's, least of 3 runs): the
-solution 2×, `np.einsum` or `np.tensordot` over the windows 2-3×, a loop over the 9 kernel
-positions with whole-image operations 1.2-1.5×, a loop over output rows about 3×; every loop over
-output pixels 15× (a list comprehension of Python floats, the cheapest) to 100× and more (a
-4-deep loop with np.sum). LIMIT sits between the two.
+Measured on this lab's 2-core machine (load average 7 to 17 from other jobs, and with two more
+busy loops), CPU time / the yardstick's, in all three isolation modes: honest variants 1.4-3.8
+(the solution's im2col and BLAS product, np.einsum or np.tensordot over the windows, a loop over
+the 9 kernel positions of whole-image products); loops over output pixels 15-21 (a comprehension
+of Python floats with the products written out, the cheapest we know), 17-45 (one numpy call
+per pixel through for, map, np.vectorize, np.apply_along_axis, exec, a helper module, a thread)
+and 60-140 (a generic comprehension of floats, four loops with np.sum per value). LIMIT = 8 sits
+between them. A loop over output rows (one whole row per iteration) measures about 3: it passes.
 
-Where the time comes from: in the sandbox, the grader reads the CPU time of the worker's whole
-process tree from /proc around the call (`Sandbox.call(..., measure_cpu=True)`): nothing the
-student's code runs, writes or returns can change it, and its threads and children count too.
-In a notebook (the self-check) it is this thread's CPU time. The yardstick always runs in the
-grader's own process, where no student code runs (in a notebook: the same process, unchanged).
-Fresh random values each time: no answer can be computed ahead of the call.
+Where the numbers come from. The student's CPU time: in the sandbox, the grader reads the CPU
+time of the worker's whole process tree from /proc before sending the call and after its reply
+(`Sandbox.call(..., measure_cpu=True)`): every thread and child counts, and nothing the student's
+code runs, writes on the pipe or returns can change it. The yardstick's: the grader's own thread
+(`time.thread_time`), in the grader's process, run through the call's `baseline` while every
+process of the worker is stopped (SIGSTOP), so that no thread the student's code left running can
+slow it down. In a notebook (the self-check) both are timed in the notebook's thread. The values
+are fresh each time (not from the seed): no answer can be computed before the call.
 """
 
 from __future__ import annotations
