@@ -83,8 +83,10 @@ It does NOT stop:
   by hand): it is the student's own code as far as any tool can tell.
 - work done outside the worker's process tree: `call(..., measure_cpu=True)` (lab 05's
   vectorization test) reads the CPU time of the worker and its descendants from /proc in the
-  parent (live threads to the nanosecond, exited threads and reaped children to 2 clock ticks);
-  a process the worker starts and leaves to another parent is not counted (none can be started).
+  parent (live threads to the nanosecond, exited threads and reaped children to 2 clock ticks;
+  in the uid mode every process of the worker's uid; in bubblewrap orphans stay in the tree);
+  only in the "none" mode would a process left to another parent go uncounted (none can be
+  started). The call's `baseline` runs in the parent while the worker's processes are stopped.
 - threads the student starts: they are killed with the worker, but may run between calls.
 - code in a Jupyter kernel (a student's self-check; nbgrader's execution, whose scores are
   replaced by this sandbox's verdicts): that kernel is not this sandbox.
