@@ -1,6 +1,7 @@
 # Vectorization attack (own): runs the per-pixel loop in a second thread and waits for it, so
 # the calling thread uses no CPU.
-# Expected: vectorized 0 (starting a thread is refused; the CPU of every thread counts anyway).
+# Expected: vectorized 0 (the CPU time of every thread of the worker counts, even one that has
+# exited by the reply; Python 3.11 raises no audit event the hook could refuse a thread on).
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
