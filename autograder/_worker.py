@@ -441,7 +441,6 @@ def make_hook(
     readable: tuple[str, ...],
     package_dirs: tuple[tuple[str, str], ...],
     refuse,  # noqa: ANN001
-    trace_code: types.CodeType,
     allow_processes: bool,
 ):  # noqa: ANN202
     """The audit hook, as a closure over immutable values; installed once, referenced nowhere."""
@@ -450,7 +449,7 @@ def make_hook(
     # Re-importing _posixsubprocess (after removing it from sys.modules) would bring fork_exec
     # back; the import event is raised only then, as the worker imported it already.
     blocked_imports = BLOCKED_IMPORTS | (frozenset() if allow_processes else {"_posixsubprocess"})
-    realpath, fsdecode, getpid, getframe = os.path.realpath, os.fsdecode, os.getpid, sys._getframe
+    realpath, fsdecode, getpid = os.path.realpath, os.fsdecode, os.getpid
     quiet = frozenset(("/dev/null", "/dev/zero", "/dev/urandom"))
     sandbox = sandbox_dir.rstrip("/")
     del filename  # the refuse closure knows it
@@ -497,10 +496,7 @@ def make_hook(
             if type(name) is str and name.split(".")[0] in blocked_imports:
                 raise refuse(f"import {name}", "the grader does not allow it")
         elif event == "sys.settrace":
-            # Only the worker's own line counter may trace (it reads no locals).
-            caller = getframe(1)
-            if caller.f_code is not trace_code:
-                raise refuse("sys.settrace", "it could switch the grader's checks off")
+            raise refuse("sys.settrace", "it could switch the grader's checks off")
         elif event in blocked:
             raise refuse(blocked[event], "the grader does not allow it")
         elif event == "object.__setattr__" and len(args) > 1 and args[1] == "__code__":
@@ -509,33 +505,6 @@ def make_hook(
             raise refuse("ctypes", "the grader does not allow it")
 
     return hook
-
-
-def counted_call(filename: str):  # noqa: ANN201
-    """(call(target, args, kwargs) -> (value-or-error, line events), its code object)."""
-    settrace, count = sys.settrace, itertools.count
-
-    def call(action):  # noqa: ANN001, ANN202
-        counter = count()
-        tick = counter.__next__
-
-        def local(frame, event, arg):  # noqa: ANN001, ANN202
-            if event == "line":
-                tick()
-            return local
-
-        def tracer(frame, event, arg):  # noqa: ANN001, ANN202
-            if frame.f_code.co_filename == filename:
-                return local
-            return None
-
-        settrace(tracer)
-        try:
-            return action(), counter
-        finally:
-            settrace(None)
-
-    return call
 
 
 # ---------------------------------------------------------------- running student code
@@ -572,7 +541,6 @@ class Worker:
         allow_processes = bool(policy.get("allow_processes"))
         if not allow_processes:
             stub_process_starts(refuse)
-        self.counted = counted_call(self.filename)
         package_dirs = tuple(
             (os.path.realpath(str(d)), str(owner)) for d, owner in setup.get("package_dirs", ())
         )
@@ -582,7 +550,6 @@ class Worker:
             readable=readable_roots(sandbox_dir, tuple(str(p) for p in setup.get("readable", ()))),
             package_dirs=package_dirs,
             refuse=refuse,
-            trace_code=self.counted.__code__,
             allow_processes=allow_processes,
         )
         sys.meta_path.insert(
@@ -665,23 +632,12 @@ class Worker:
             return
         args = [decode(a, arrays) for a in header["args"]]
         kwargs = {k: decode(v, arrays) for k, v in header["kwargs"].items()}
-        counter = None
-        if header.get("count_lines"):
 
-            def action() -> object:
-                nonlocal counter
-                value, counter = self.counted(lambda: target(*args, **kwargs))
-                return value
-
-        else:
-
-            def action() -> object:
-                return target(*args, **kwargs)
+        def action() -> object:
+            return target(*args, **kwargs)
 
         status, value, message = self.run(action)
         reply = {"kind": "result", "status": status, "message": message, "type_name": ""}
-        if counter is not None:
-            reply["line_events"] = next(counter)
         out_arrays: list[np.ndarray] = []
         if status == "ok":
             reply["type_name"] = describe(value)

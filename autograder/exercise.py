@@ -58,6 +58,22 @@ class Exercise:
         """The 2-D slice of a result to picture (the one holding `where`), or None to skip."""
         return value if value.ndim == 2 else None
 
+    def graded_property(
+        self, suite: str, call: Any, function: str, cases: list[Case], expected: list[Any]
+    ) -> tuple[bool, str] | None:
+        """Grade `suite` as one property of the student's function instead of case by case.
+
+        None (the default): `suite` is graded case by case, each case a share of the points.
+        An exercise whose suite measures the function as a whole (conv2d's `vectorized`: its CPU
+        time against a vectorized reference) returns (passed, why): all of the test's points or
+        none, and the sentence that says why. `call(function, *args, measure_cpu=True)` runs the
+        student's function, sandboxed or not, and its result's `cpu_seconds` is the CPU time
+        the grader measured (the student's process never reports it); `cases` are the suite's
+        cases and `expected` their answers (an exception where the reference failed). Raising
+        here is a grader failure, never the student's.
+        """
+        return None
+
     # helpers for subclasses
 
     def rng(self, seed: int, suite: str) -> np.random.Generator:

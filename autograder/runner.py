@@ -13,13 +13,11 @@ import numpy as np
 from . import policy
 from .cases import Case
 from .checks import CaseResult, Tier
-from .exercise import check_case, make_cases
+from .exercise import check_case, get_exercise, make_cases
 from .policy import STOP_STATUSES, Status
 from .reference import expected_outputs
 from .registry import Item, Lab, Test
 from .sandbox import CallResult as Returned  # the same record whether sandboxed or not
-from .vectorized import VECTORIZED, measure, verdict
-from .vectorized import count_lines as count_student_lines
 
 #: How many more failing cases to list after the smallest one.
 LIST_MORE_FAILURES = 3
@@ -105,8 +103,16 @@ def run_test(
             forbidden=tuple(forbidden), seconds=time.monotonic() - start,
         )  # fmt: skip
     expected = _expected_or_errors(cases)
-    if test.suite == VECTORIZED:
-        return _run_vectorized(call, lab, test, seed, fname, head, cases, expected, start)
+    prop = _graded_property(call, item, test, fname, cases, expected)
+    if prop is not None:
+        ok, why = prop
+        score = float(test.points) if ok else 0.0
+        output = f"{'✔' if ok else '✘'} {head}: {score:g}/{test.points:g} points — {why}"
+        failures = [CaseResult(c, False, Tier.VALUES, why) for c in cases[-1:] if not ok]
+        return TestResult(
+            lab.id, fname, test.suite, test.hidden, seed, score, test.points, int(ok), 1, output,
+            failures, seconds=time.monotonic() - start,
+        )  # fmt: skip
     results: list[CaseResult] = []
     stopped: str | None = None
     used_forbidden: list[str] = []
@@ -135,38 +141,17 @@ def run_test(
     )  # fmt: skip
 
 
-def _run_vectorized(
-    call: Caller,
-    lab: Lab,
-    test: Test,
-    seed: int,
-    fname: str,
-    head: str,
-    cases: list[Case],
-    expected: list[Any],
-    start: float,
-) -> TestResult:
-    """The vectorization test: all its points when the Python lines run do not grow with the
-    number of output pixels (and both answers are right), none otherwise; says why."""
-    errors = [e for e in expected if isinstance(e, _GraderError)]
-    if errors:
-        lines, why = None, f"the grader could not compute the expected answers ({errors[0].error})"
-    else:
-        try:
-            lines, why = measure(call, fname, cases, expected)
-        except Exception as error:
-            lines, why = None, f"the grader could not measure it ({type(error).__name__}: {error})"
-    ok = False
-    if lines is not None:
-        ok, why = verdict(lines, fname)
-    score = float(test.points) if ok else 0.0
-    mark = "✔" if ok else "✘"
-    output = f"{mark} {head}: {score:g}/{test.points:g} points — {why}"
-    failures = [] if ok else [CaseResult(cases[-1], False, Tier.VALUES, why)]
-    return TestResult(
-        lab.id, fname, test.suite, test.hidden, seed, score, test.points, int(ok), 1, output,
-        failures, seconds=time.monotonic() - start,
-    )  # fmt: skip
+def _graded_property(
+    call: Caller, item: Item, test: Test, fname: str, cases: list[Case], expected: list[Any]
+) -> tuple[bool, str] | None:
+    """The exercise's verdict on a suite it grades as a whole (`Exercise.graded_property`), or
+    None for a suite graded case by case; a failure of the grader is said as such."""
+    answers = [e.error if isinstance(e, _GraderError) else e for e in expected]
+    try:
+        return get_exercise(item.exercise).graded_property(test.suite, call, fname, cases, answers)
+    except Exception as error:
+        text = f"{type(error).__name__}: {error}"[:300]
+        return False, f"the grader could not measure it ({text}); tell the course staff."
 
 
 @dataclass(frozen=True)
@@ -264,14 +249,18 @@ def _report(
 def in_process_caller(fn: Callable[..., Any]) -> Caller:
     """A caller that runs `fn` right here (notebook self-checks and nbgrader's autograde)."""
 
-    def call(name: str, *args: Any, count_lines: bool = False) -> Returned:
+    def call(
+        name: str,
+        *args: Any,
+        measure_cpu: bool = False,
+        baseline: Callable[[], object] | None = None,
+    ) -> Returned:
+        if baseline is not None:
+            baseline()  # the grader's own measurement, right before the call (as the sandbox)
         start = time.monotonic()
-        lines = None
+        cpu_start = time.thread_time()
         try:
-            if count_lines:
-                value, lines = count_student_lines(fn, *args)
-            else:
-                value = fn(*args)
+            value = fn(*args)
         except NotImplementedError:
             return Returned(Status.ERROR, message=policy.not_implemented(name))
         except Exception as exc:  # RecursionError included
@@ -283,8 +272,15 @@ def in_process_caller(fn: Callable[..., Any]) -> Caller:
                 value = value.numpy()
             except Exception:
                 pass
+        if measure_cpu and not isinstance(value, np.ndarray):
+            try:  # inside the timing: any work hidden in a lazy result happens here
+                value = np.asarray(value)
+            except Exception:
+                pass
+        cpu = time.thread_time() - cpu_start
         returned = Returned(Status.OK, value, type_name, "", time.monotonic() - start)
-        returned.line_events = lines  # type: ignore[attr-defined]
+        if measure_cpu:  # this thread's: a kernel's BLAS threads make a notebook lenient
+            returned.cpu_seconds = cpu
         return returned
 
     return call

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -81,8 +81,12 @@ It does NOT stop:
   machine can still be slowed (limits are per worker, there are no cgroups).
 - a pure-Python or pure-numpy re-implementation of a library's algorithm (e.g. an FFT written
   by hand): it is the student's own code as far as any tool can tell.
-- tampering with the optional line count (`count_lines`, for the vectorization check) from
-  inside the student's own frames; code that reaches for frames is flagged by the static scan.
+- work done outside the worker's process tree: `call(..., measure_cpu=True)` (lab 05's
+  vectorization test) reads the CPU time of the worker and its descendants from /proc in the
+  parent (live threads to the nanosecond, exited threads and reaped children to 2 clock ticks;
+  in the uid mode every process of the worker's uid; in bubblewrap orphans stay in the tree);
+  only in the "none" mode would a process left to another parent go uncounted (none can be
+  started). The call's `baseline` runs in the parent while the worker's processes are stopped.
 - threads the student starts: they are killed with the worker, but may run between calls.
 - code in a Jupyter kernel (a student's self-check; nbgrader's execution, whose scores are
   replaced by this sandbox's verdicts): that kernel is not this sandbox.
@@ -163,8 +167,9 @@ class CallResult:
     message: str = ""
     seconds: float = 0.0
     forbidden: tuple[str, ...] = ()  # forbidden things attempted during this call
-    #: Python 'line' events in the student's file during the call (with count_lines=True).
-    line_events: int | None = None
+    #: CPU seconds the worker's process tree used during the call, read by the grader from
+    #: /proc (with measure_cpu=True; None otherwise or when it could not be read).
+    cpu_seconds: float | None = None
 
 
 @dataclass
@@ -944,12 +949,20 @@ class Sandbox:
         return self._load
 
     def call(
-        self, function: str, *args: object, count_lines: bool = False, **kwargs: object
+        self,
+        function: str,
+        *args: object,
+        measure_cpu: bool = False,
+        baseline: Callable[[], object] | None = None,
+        **kwargs: object,
     ) -> CallResult:
         """Call the student's `function` on plain values and return what came back.
 
-        With `count_lines`, the result's `line_events` is the number of Python 'line' events
-        executed in the student's own file during the call (sys.settrace; off by default).
+        With `measure_cpu`, the result's `cpu_seconds` is the CPU time the worker's whole process
+        tree used between sending the call and receiving its reply, read by this process from
+        /proc (`worker_cpu`), never reported by the worker. `baseline`, if given, runs in this
+        process just before the call while every process of the worker is stopped (SIGSTOP):
+        a measurement of the grader's own that no thread of the student's can slow down.
         """
         load = self.load()
         if load.status in ("timeout", "crashed") or (load.status == "memory" and not load.defined):
@@ -973,14 +986,19 @@ class Sandbox:
             "function": function,
             "args": [_encode_args(a, arrays) for a in args],
             "kwargs": {k: _encode_args(v, arrays) for k, v in kwargs.items()},
-            "count_lines": bool(count_lines),
         }
         start_events = len(process.events)
+        if baseline is not None:
+            self._while_stopped(baseline)
         call_begin = time.monotonic()
+        cpu_before = self.worker_cpu() if measure_cpu else None
         try:
             process.send(header, arrays, deadline)
             reply, values = process.receive("result", self.limits.result_bytes, deadline)
             result = self._result(reply, values)
+            if cpu_before is not None:
+                cpu_after = self.worker_cpu()
+                result.cpu_seconds = cpu_after.since(cpu_before) if cpu_after else None
         except DeadlineExceeded:
             self._stop()
             message = (
@@ -1016,14 +1034,29 @@ class Sandbox:
         message = _text(reply, "message")
         if status == "memory":
             message = f"{_memory_message(self.limits)}\n{message}"
-        lines = reply.get("line_events")
         return CallResult(
-            status,
-            value=value,
-            type_name=_text(reply, "type_name")[:100],
-            message=message,
-            line_events=lines if isinstance(lines, int) and not isinstance(lines, bool) else None,
+            status, value=value, type_name=_text(reply, "type_name")[:100], message=message
         )
+
+    def _while_stopped(self, action: Callable[[], object]) -> None:
+        """Run `action` here while every process of the running worker is stopped."""
+        tree = _tree(self._process.proc.pid, self._uid) if self._process is not None else None
+        pids = sorted(tree or ())
+        _signal_all(pids, signal.SIGSTOP)
+        try:
+            _wait_stopped(pids)
+            action()
+        finally:
+            _signal_all(pids, signal.SIGCONT)
+
+    def worker_cpu(self) -> CpuSample | None:
+        """The CPU time used so far by the running worker's process tree (in bubblewrap the
+        Popen child is bwrap and the worker its descendant), plus, in the uid mode, every
+        process of the worker's uid; read from /proc by this process. None without a worker or
+        when /proc cannot be read."""
+        if self._process is None:
+            return None
+        return _tree_cpu(self._process.proc.pid, self._uid)
 
     @property
     def output(self) -> str:
@@ -1047,6 +1080,123 @@ class Sandbox:
             pass
 
 
+@dataclass(frozen=True)
+class CpuSample:
+    """CPU time of a set of processes at one moment, counted two ways (see `since`)."""
+
+    #: Nanoseconds run by their live threads (/proc/PID/task/TID/schedstat: exact).
+    threads_ns: int
+    #: Per process, (utime + stime, cutime + cstime) in clock ticks from /proc/PID/stat: threads
+    #: that have exited and children that were reaped included, each field rounded down.
+    ticks: dict[str, tuple[int, int]]
+
+    def since(self, before: CpuSample) -> float:
+        """CPU seconds used between `before` and this sample: the exact count of live threads,
+        or the tick count when that says more than its rounding (a thread that exited)."""
+        exact = (self.threads_ns - before.threads_ns) / 1e9
+        ticks = slack = 0
+        for pid, (own, reaped) in self.ticks.items():
+            own0, reaped0 = before.ticks.get(pid, (0, 0))
+            ticks += own - own0 + reaped - reaped0
+            # each of the two fields of a sum that changed may have gained up to a tick
+            slack += 2 * ((own != own0) + (reaped != reaped0))
+        return max(exact, (ticks - slack) / _CLOCK_TICKS, 0.0)
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stat(pid: str) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (which may hold spaces and ')')."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            text = f.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    return text.rpartition(")")[2].split()
+
+
+def _tree(root: int, uid: int | None = None) -> dict[str, list[str]] | None:
+    """/proc/PID/stat fields of process `root`, its descendants and (given `uid`) every process of
+    that uid, by pid; None when /proc cannot be read or `root` is gone."""
+    try:
+        entries = [e.name for e in os.scandir("/proc") if e.name.isdigit()]
+    except OSError:
+        return None
+    stats: dict[str, list[str]] = {}
+    children: dict[str, list[str]] = {}
+    for pid in entries:
+        fields = _proc_stat(pid)
+        if fields is None or len(fields) < 15:
+            continue
+        stats[pid] = fields
+        children.setdefault(fields[1], []).append(pid)  # fields[1] is the parent's pid
+    if str(root) not in stats:
+        return None
+    chosen, frontier = {str(root)}, [str(root)]
+    while frontier:
+        for pid in children.get(frontier.pop(), ()):
+            if pid not in chosen:
+                chosen.add(pid)
+                frontier.append(pid)
+    if uid is not None:
+        for pid in stats:
+            try:
+                if os.stat(f"/proc/{pid}").st_uid == uid:
+                    chosen.add(pid)
+            except OSError:
+                pass
+    return {pid: stats[pid] for pid in chosen}
+
+
+def _tree_cpu(root: int, uid: int | None = None) -> CpuSample | None:
+    """CPU time of process `root`, its descendants and (given `uid`) every process of that uid;
+    None when /proc cannot be read or `root` is gone."""
+    tree = _tree(root, uid)
+    if tree is None:
+        return None
+    threads_ns = 0
+    ticks: dict[str, tuple[int, int]] = {}
+    for pid, fields in tree.items():
+        utime, stime, cutime, cstime = (int(v) for v in fields[11:15])
+        ticks[pid] = (utime + stime, cutime + cstime)
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue  # exited since: its ticks were read
+        for tid in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as f:
+                    threads_ns += int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+    return CpuSample(threads_ns, ticks)
+
+
+def _wait_stopped(pids: Sequence[str], seconds: float = 0.2) -> None:
+    """Wait (a little) until every thread of `pids` is stopped: SIGSTOP is asynchronous."""
+    deadline = time.monotonic() + seconds
+    for pid in pids:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            while time.monotonic() < deadline:
+                fields = _proc_stat(f"{pid}/task/{tid}")
+                if fields is None or fields[0] in ("T", "t", "Z", "X", "D"):
+                    break
+                time.sleep(0.0005)
+
+
+def _signal_all(pids: Sequence[str], signum: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(int(pid), signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 def _forbidden_message(attempted: tuple[str, ...], message: str) -> str:
     if "not allowed in this lab" in message:
         return message  # the worker's own error names the use and the student's line
@@ -1061,6 +1211,7 @@ def _forbidden_message(attempted: tuple[str, ...], message: str) -> str:
 __all__ = [
     "SANDBOX_LIMITS_DOC",
     "CallResult",
+    "CpuSample",
     "IsolationUnavailable",
     "Limits",
     "LoadResult",

@@ -17,6 +17,8 @@ from ..checks import CaseResult, Returned, check_array, scale
 from ..conv_mistakes import known_mistakes
 from ..exercise import Exercise, register
 from ..reference import tf_conv2d
+from ..vectorized import VECTORIZED, vectorized_cases
+from ..vectorized import measure as measure_vectorized
 from ._conv_common import (
     Strides,
     explain_spatial_shape,
@@ -293,16 +295,14 @@ class Conv2d(Exercise):
     Args = Conv2dArgs
     suites = (
         "valid_stride1", "valid_strided", "same_odd", "same_asymmetric", "multichannel",
-        "filter_bank", "batch", "edges", "argument_forms", "hidden", "vectorized",
+        "filter_bank", "batch", "edges", "argument_forms", "hidden", VECTORIZED,
     )  # fmt: skip
     #: Where named mistakes come from; each source adds its names after the ones before.
     mistake_sources: tuple[MistakeSource, ...] = (conv_mistakes, known_mistakes)
 
     def cases(self, suite: str, seed: int) -> list[Case]:
-        if suite == "vectorized":  # the two measured calls of lab 05's line count
-            from ..vectorized import vectorized_cases
-
-            return vectorized_cases(seed)
+        if suite == VECTORIZED:  # lab 05: the two cases that must be right before the timing
+            return vectorized_cases(seed, Conv2dArgs)
         rng = self.rng(seed, suite)
         return [self._case(rng, s, suite, seed, i) for i, s in enumerate(_suite_shapes(suite, rng))]
 
@@ -336,6 +336,15 @@ class Conv2d(Exercise):
 
     def plane(self, value: NDArray[Any], where: tuple[int, ...] | None) -> NDArray[Any] | None:
         return nhwc_plane(value, where)
+
+    def graded_property(
+        self, suite: str, call: Any, function: str, cases: list[Case], expected: list[Any]
+    ) -> tuple[bool, str] | None:
+        """`vectorized` (lab 05): the CPU time on a large image against a vectorized
+        reference's, measured by the grader (autograder/vectorized.py)."""
+        if suite != VECTORIZED:
+            return None
+        return measure_vectorized(call, function, cases, expected, self.check)
 
     def check(
         self, case: Case, returned: Returned, expected: NDArray[Any], function: str

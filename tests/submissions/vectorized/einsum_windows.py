@@ -1,0 +1,21 @@
+# Honest vectorized: np.einsum over the sliding windows, no im2col copy of its own.
+# Expected: vectorized 10.
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+def conv2d_fast(inputs, filters, strides, padding):
+    x, w = np.asarray(inputs, dtype=float), np.asarray(filters, dtype=float)
+    s = [int(strides)] if np.ndim(strides) == 0 else [int(v) for v in np.ravel(strides)]
+    sh, sw = {1: (s[0], s[0]), 2: (s[0], s[1]), 4: (s[1], s[2])}[len(s)]
+    (_, h, wd, _), (fh, fw, _, _) = x.shape, w.shape
+    same = str(padding).upper() == "SAME"
+    oh = -(-h // sh) if same else (h - fh) // sh + 1
+    ow = -(-wd // sw) if same else (wd - fw) // sw + 1
+    if same:
+        ph = max((oh - 1) * sh + fh - x.shape[1], 0)
+        pw = max((ow - 1) * sw + fw - x.shape[2], 0)
+        x = np.pad(x, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)))
+    win = sliding_window_view(x, (fh, fw), axis=(1, 2))[:, ::sh, ::sw][:, :oh, :ow]
+    return np.einsum("nhwcij,ijck->nhwk", win, w)
