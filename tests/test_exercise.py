@@ -21,6 +21,7 @@ from autograder.exercise import (
     decode_result,
     encode_result,
     get_exercise,
+    hidden_test,
     make_cases,
     register,
 )
@@ -47,7 +48,11 @@ class SplitArgs(CaseArgs):
 class SplitChannels(Exercise):
     name = "split_channels"
     Args = SplitArgs
-    suites = ("split", "hidden")
+    description = "the two channels of an (H, W, 2) image"
+    suites = (
+        Graded("split", 2, about="{function} on random (H, W, 2) images."),
+        hidden_test(1),
+    )
     oracle = "numpy"
 
     def cases(self, suite: str, seed: int) -> list[Case]:
@@ -70,16 +75,12 @@ class SplitChannels(Exercise):
         return check_arrays(
             case, returned, expected, function=function, layouts=("(H, W)", "(H, W)"),
             terms=1, scale=scale(a.x), variants=lambda: self.mistakes(a), oracle=self.oracle,
+            float_rule="a channel of a float image is float",
         )  # fmt: skip
 
 
-TOY_ITEM = Item(
-    function="split_channels",
-    exercise="split_channels",
-    description="the two channels of an (H, W, 2) image",
-    tests=(Graded("split", 2), Graded("hidden", 1, hidden=True)),
-)
-TOY_LAB = Lab(id="toy_lab", title="A toy lab", items=(TOY_ITEM,))
+TOY_ITEM = Item(SplitChannels())  # grades through the registered one (the same declaration)
+TOY_LAB = Lab(id="toy_lab", title="A toy lab", exercises=("split_channels",))
 
 RIGHT = "def split_channels(x):\n    return x[..., 0], x[..., 1]\n"
 SWAPPED_CODE = "def split_channels(x):\n    return x[..., 1], x[..., 0]\n"
@@ -94,7 +95,7 @@ def toy(monkeypatch: pytest.MonkeyPatch) -> Iterator[SplitChannels]:
     monkeypatch.setitem(LABS, TOY_LAB.id, TOY_LAB)
     monkeypatch.setattr(reference, "_memory", {})
     yield exercise
-    del EXERCISES[exercise.name]
+    del EXERCISES[exercise.function]
 
 
 def split_right(x: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
@@ -290,7 +291,7 @@ def _verdict_with(got: Any, expected: Any, where: Any, exercise: str = "conv2d")
 
 
 def make_cases_suite(exercise: str) -> str:
-    return get_exercise(exercise).suites[0]
+    return get_exercise(exercise).suite_names[0]
 
 
 @pytest.mark.parametrize(

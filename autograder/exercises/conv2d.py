@@ -15,7 +15,7 @@ from convlab.geometry import normalize_strides, same_pads
 from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_array, scale
 from ..conv_mistakes import known_mistakes
-from ..exercise import Exercise, register
+from ..exercise import Exercise, Test, hidden_test, register
 from ..reference import tf_conv2d
 from ._conv_common import (
     Strides,
@@ -286,15 +286,36 @@ def nhwc_plane(value: NDArray[Any], where: tuple[int, ...] | None) -> NDArray[An
     return value if value.ndim == 2 else None
 
 
+#: What each suite checks (its locked cell's docstring); 2 points each in lab 03.
+_SUITES_ABOUT = {
+    "valid_stride1": "{function} with VALID padding and stride 1 on single-channel images.",
+    "valid_strided": "{function} with VALID padding and strides of 2 or 3 (floor in the "
+    "output-size formula).",
+    "same_odd": "{function} with SAME padding and odd kernels (symmetric padding).",
+    "same_asymmetric": "{function} with SAME padding where TensorFlow pads asymmetrically (even "
+    "kernels, stride > 1).",
+    "multichannel": "{function} on multi-channel inputs: each filter spans all input channels.",
+    "filter_bank": "{function} with several filters: one output channel per filter.",
+    "batch": "{function} on a batch of several images.",
+    "edges": "{function} on edge cases: 1x1 kernels, kernel = image, kernel > image (SAME), H or "
+    "W = 1.",
+    #: The accepted forms other than TF's canonical one (int/[s]/[sh, sw] strides, any case).
+    "argument_forms": "{function} with the other argument forms tf.nn.conv2d accepts: strides as "
+    "an int, [s] or [sh, sw]; padding in any letter case.",
+}
+CONV2D_VISIBLE = tuple(Test(suite, 2, about=about) for suite, about in _SUITES_ABOUT.items())
+HIDDEN_ABOUT = "Hidden tests: {function} on cases from a seed you never see."
+
+
 class Conv2d(Exercise):
     """The student's conv2d against tf.nn.conv2d: shapes explained by TF's rule, mistakes named."""
 
     name = "conv2d"
     Args = Conv2dArgs
-    suites = (
-        "valid_stride1", "valid_strided", "same_odd", "same_asymmetric", "multichannel",
-        "filter_bank", "batch", "edges", "argument_forms", "hidden", "vectorized",
-    )  # fmt: skip
+    description = "conv2d(inputs, filters, strides, padding) exactly as tf.nn.conv2d"
+    suites = (*CONV2D_VISIBLE, hidden_test(2, HIDDEN_ABOUT + " Make the visible tests pass first."))
+    oracle = "tf.nn.conv2d"
+    float_rule = "a convolution of float inputs is float"
     #: Where named mistakes come from; each source adds its names after the ones before.
     mistake_sources: tuple[MistakeSource, ...] = (conv_mistakes, known_mistakes)
 
@@ -371,8 +392,31 @@ class Conv2d(Exercise):
             case, returned, expected, function=function,
             layout="NHWC (batch, out_height, out_width, out_channels)", explain=explain,
             terms=s.kh * s.kw * s.cin, scale=scale(a.inputs, a.filters),
-            variants=lambda: self.mistakes(a), oracle=self.oracle,
+            variants=lambda: self.mistakes(a), oracle=self.oracle, float_rule=self.float_rule,
         )  # fmt: skip
 
 
 CONV2D = register(Conv2d())
+
+
+class Conv2dFast(Conv2d):
+    """Lab 05's conv2d_fast: conv2d's cases and checks at 1 point each, and half of the item for
+    being vectorized (the Python lines it runs must not grow with the output size; see
+    autograder/vectorized.py)."""
+
+    description = "a vectorized conv2d with exactly tf.nn.conv2d's semantics"
+    suites = (
+        *(Test(t.suite, 1, about=t.about) for t in CONV2D_VISIBLE),
+        Test(
+            "vectorized", 10,
+            about="{function} is vectorized: its Python-level work must not grow with the number "
+            "of output pixels.",
+        ),
+        hidden_test(1, HIDDEN_ABOUT + " Pass the visible tests first."),
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self._function = "conv2d_fast"  # its cases are conv2d's (same name, same streams)
+
+
+CONV2D_FAST = register(Conv2dFast())
