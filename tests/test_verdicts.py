@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.conv_mistakes import NONE_FOR_PADDING_SPELLING
+from autograder.mistake_models import NONE_FOR_PADDING_SPELLING
 from autograder.exercise import get_exercise, make_cases
 from autograder.grade import grade_submission
 from autograder.registry import get_lab

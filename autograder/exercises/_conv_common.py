@@ -10,7 +10,7 @@ from convlab.geometry import same_out_size, valid_out_size
 
 from ..cases import Case
 from ..checks import CaseResult, Returned, Tier
-from ..conv_mistakes import NONE_FOR_PADDING_SPELLING, unrecognised_padding_message
+from ..mistake_models import NONE_FOR_PADDING_SPELLING, unrecognised_padding_message
 from ..policy import Status
 
 Strides = int | list[int]

@@ -14,7 +14,7 @@ from convlab.geometry import normalize_strides, same_pads
 
 from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_array, scale
-from ..conv_mistakes import known_mistakes
+from ..mistake_models import known_mistakes
 from ..exercise import Exercise, Test, hidden_test, register
 from ..reference import tf_conv2d
 from ._conv_common import (
@@ -180,10 +180,12 @@ def _suite_shapes(suite: str, rng: np.random.Generator) -> list[ConvShape]:
 # Known-wrong variants, computed by the oracle on transformed inputs
 
 
-def conv_mistakes(
+def oracle_mistakes(
     x: NDArray[Any], w: NDArray[Any], strides: Any, padding: str
 ) -> dict[str, tuple[NDArray[Any], str]]:
-    """The classic conv2d mistakes for these arguments: name -> (the wrong output, the mistake)."""
+    """The classic conv2d mistakes for these arguments, each the oracle on transformed inputs:
+    name -> (the wrong output, the mistake). (autograder.mistake_models.known_mistakes models
+    the others, from the geometry.)"""
     sh, sw = normalize_strides(strides)
     kh, kw, cin, cout = w.shape
     h, wd = x.shape[1], x.shape[2]
@@ -217,7 +219,7 @@ def conv_mistakes(
                 "your SAME padding puts the extra row/column on top/left; TensorFlow puts it "
                 "at the bottom/right (pad_top = total // 2, pad_bottom = total - pad_top).",
             )
-        # SAME padding from the stride-1 rule (total f - 1) is conv_mistakes'
+        # SAME padding from the stride-1 rule (total f - 1) is mistake_models'
         # same_total_f_minus_1, wired below: one message for one mistake.
         if padding != "SAME":
             add(
@@ -317,7 +319,7 @@ class Conv2d(Exercise):
     oracle = "tf.nn.conv2d"
     float_rule = "a convolution of float inputs is float"
     #: Where named mistakes come from; each source adds its names after the ones before.
-    mistake_sources: tuple[MistakeSource, ...] = (conv_mistakes, known_mistakes)
+    mistake_sources: tuple[MistakeSource, ...] = (oracle_mistakes, known_mistakes)
 
     def cases(self, suite: str, seed: int) -> list[Case]:
         if suite == "vectorized":  # the two measured calls of lab 05's line count
