@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.mistake_models import NONE_FOR_PADDING_SPELLING
 from autograder.exercise import get_exercise, make_cases
 from autograder.grade import grade_submission
+from autograder.mistake_models import NONE_FOR_PADDING_SPELLING
 from autograder.registry import get_lab
 
 SUBMISSIONS = Path(__file__).parent / "submissions"

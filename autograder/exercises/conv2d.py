@@ -14,8 +14,8 @@ from convlab.geometry import normalize_strides, same_pads
 
 from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_array, scale
-from ..mistake_models import known_mistakes
 from ..exercise import Exercise, Test, hidden_test, register
+from ..mistake_models import known_mistakes
 from ..reference import tf_conv2d
 from ._conv_common import (
     Strides,
