@@ -364,3 +364,154 @@ def test_conv2d_takes_more_named_mistakes_from_another_source(
     answer = CallResult("ok", expected / 2, "ndarray")
     result = CONV2D.check(case, answer, expected, "conv2d")
     assert result.tier == Tier.VALUES and result.mistake == "half of it"
+
+
+# ----------------------------------------------------------------------------------------------
+# A new graded function the way README's "Adding a graded function" says: one Exercise module,
+# one registry line, its answer cell. The toy is max pooling against tf.nn.max_pool2d (not a
+# convolution), with a visible and a hidden suite; it is added to a copy of the project.
+
+ROOT = Path(__file__).resolve().parents[1]
+TOY_MODULE = ROOT / "tests" / "toy" / "max_pool.py"
+TOY_LAB_ID = "03_filter_banks"
+POOL_RIGHT = """import numpy as np
+
+def max_pool(inputs):
+    n, h, w, c = inputs.shape
+    x = inputs[:, : h // 2 * 2, : w // 2 * 2, :]
+    return x.reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
+"""
+POOL_MEAN = POOL_RIGHT.replace(".max(axis=(2, 4))", ".mean(axis=(2, 4))")
+
+
+def _add_max_pool(copy: Path) -> None:
+    """README's three steps, in a copy of the project."""
+    (copy / "autograder" / "exercises" / "max_pool.py").write_text(TOY_MODULE.read_text())
+    registry = copy / "autograder" / "registry.py"
+    line = (
+        '            exercises=("conv2d", "conv_matrix", "my_dense_weights", "my_conv_weights"),\n'
+    )
+    text = registry.read_text()
+    assert text.count(line) == 1
+    registry.write_text(text.replace(line, line.replace('"),', '", "max_pool"),')))
+    nb_path = copy / "solutions" / TOY_LAB_ID / f"{TOY_LAB_ID}.ipynb"
+    nb = json.loads(nb_path.read_text())
+    answer = "def max_pool(inputs):\n    ### BEGIN SOLUTION\n" + POOL_RIGHT.split(
+        "def max_pool(inputs):\n"
+    )[1].rstrip("\n") + "\n    ### END SOLUTION"  # fmt: skip
+    nb["cells"] += [
+        {"cell_type": "markdown", "id": "max-pool-prose", "metadata": {},
+         "source": "## Max pooling\n\nWrite `max_pool(inputs)`: the largest value of each 2x2 "
+         "window, stride 2."},
+        {"cell_type": "code", "execution_count": None, "id": "max-pool-answer",
+         "metadata": {"nbgrader": {"grade": False, "grade_id": "max_pool", "locked": False,
+                                   "schema_version": 3, "solution": True}},
+         "outputs": [], "source": answer},
+    ]  # fmt: skip
+    nb_path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+
+
+def _project_copy(tmp: Path) -> Path:
+    import shutil
+
+    copy = tmp / "project"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for folder in ("autograder", "convlab"):
+        shutil.copytree(ROOT / folder, copy / folder, ignore=ignore)
+    shutil.copytree(ROOT / "solutions" / TOY_LAB_ID, copy / "solutions" / TOY_LAB_ID)
+    shutil.copy(ROOT / "nbgrader_config.py", copy / "nbgrader_config.py")
+    return copy
+
+
+GRADE_THE_TOY = r"""
+import json, sys
+from pathlib import Path
+from autograder.grade import grade_submission
+from autograder.registry import get_lab
+from autograder.runner import in_process_caller, run_test
+from autograder.sandbox import Limits
+
+lab = get_lab(sys.argv[1])
+item = lab.item("max_pool")
+limits = Limits(call_seconds=20, total_seconds=300, memory_bytes=1024**3)
+out = {"tests": [(t.suite, t.points, t.hidden) for t in item.tests]}
+if sys.argv[2] == "prepared":  # the Gradescope path of a lab whose workers import TensorFlow
+    report = grade_submission(Path("right.py"), lab, limits=limits, student="toy", prepare=True)
+    out["prepared/right"] = {
+        t.suite: [t.score, t.max_score] for t in report.tests if t.function == "max_pool"
+    }
+    out["tensorflow_in_grader"] = "tensorflow" in sys.modules
+    print(json.dumps(out))
+    sys.exit()
+for kind in ("right", "mean"):
+    ns = {}
+    exec(Path(f"{kind}.py").read_text(), ns)
+    caller = in_process_caller(ns["max_pool"])
+    results = {t.suite: run_test(caller, lab, item, t, 7 if t.hidden else 0) for t in item.tests}
+    out[f"in_process/{kind}"] = {s: [r.score, r.max_score, r.output] for s, r in results.items()}
+for kind in ("right", "mean"):
+    report = grade_submission(Path(f"{kind}.py"), lab, limits=limits, student="toy")
+    out[f"sandbox/{kind}"] = {
+        t.suite: [t.score, t.max_score, t.output] for t in report.tests if t.function == "max_pool"
+    }
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+def test_a_new_exercise_is_one_module_and_one_registry_line(tmp_path: Path, monkeypatch) -> None:
+    """A toy max_pool (oracle tf.nn.max_pool2d, a visible and a hidden suite) added by its module
+    and one registry line: is it released with its locked cells, and graded in-process, in the
+    sandbox and with prepared references (no TensorFlow in the grader), right and wrong?"""
+    import difflib
+    import os
+    import subprocess
+    import sys
+
+    from autograder.classroom import make_course
+
+    copy = _project_copy(tmp_path)
+    before = (copy / "autograder" / "registry.py").read_text().splitlines()
+    _add_max_pool(copy)
+    after = (copy / "autograder" / "registry.py").read_text().splitlines()
+    changed = [d for d in difflib.ndiff(before, after) if d[:2] in ("+ ", "- ")]
+    assert len(changed) == 2, changed  # one registry line
+    # The release: nbgrader's generate_assignment with this course's config, in the copy.
+    monkeypatch.setenv("PYTHONPATH", str(copy))
+    course = make_course(tmp_path / "course", TOY_LAB_ID, root=copy)
+    released = json.loads((course / "labs" / TOY_LAB_ID / f"{TOY_LAB_ID}.ipynb").read_text())
+    gids = [c["metadata"].get("nbgrader", {}).get("grade_id") for c in released["cells"]]
+    at = gids.index("max_pool")
+    assert gids[at + 1 : at + 3] == ["test_max_pool_pool", "test_max_pool_hidden"]
+    pool, hidden = released["cells"][at + 1], released["cells"][at + 2]
+    assert pool["metadata"]["nbgrader"]["points"] == 2 and pool["metadata"]["nbgrader"]["locked"]
+    assert "".join(pool["source"]).endswith('check(max_pool, "max_pool", "pool")')
+    assert hidden["metadata"]["nbgrader"]["points"] == 1
+    assert "check_hidden" not in "".join(hidden["source"])  # nbgrader cleared the hidden test
+    assert "raise NotImplementedError()" in "".join(released["cells"][at]["source"])
+    # Grading, in a process of the copy.
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "right.py").write_text(POOL_RIGHT)
+    (work / "mean.py").write_text(POOL_MEAN)
+    env = {**os.environ, "PYTHONPATH": str(copy), "CONVLAB_CACHE_DIR": str(tmp_path / "cache")}
+    got: dict[str, Any] = {}
+    for mode in ("grade", "prepared"):
+        proc = subprocess.run(
+            [sys.executable, "-c", GRADE_THE_TOY, TOY_LAB_ID, mode],
+            cwd=work, env=env, capture_output=True, text=True, timeout=900,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        got.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+    assert got["tests"] == [["pool", 2, False], ["hidden", 1, True]]
+    for path in ("in_process", "sandbox"):
+        assert {s: v[:2] for s, v in got[f"{path}/right"].items()} == {
+            "pool": [2.0, 2],
+            "hidden": [1.0, 1],
+        }, got[f"{path}/right"]
+        for suite, (score, _, output) in got[f"{path}/mean"].items():
+            assert score == 0.0, (path, suite, output)
+            assert "differ from tf.nn.max_pool2d" in output
+            assert "Likely mistake: you averaged each window" in output
+    assert got["prepared/right"] == {"pool": [2.0, 2], "hidden": [1.0, 1]}
+    assert got["tensorflow_in_grader"] is False
