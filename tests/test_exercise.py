@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -372,8 +373,23 @@ def test_conv2d_takes_more_named_mistakes_from_another_source(
 # convolution), with a visible and a hidden suite; it is added to a copy of the project.
 
 ROOT = Path(__file__).resolve().parents[1]
-TOY_MODULE = ROOT / "tests" / "toy" / "max_pool.py"
 TOY_LAB_ID = "03_filter_banks"
+
+
+def _readme_blocks() -> list[str]:
+    """The python code blocks of README's "Adding a graded function", in order."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Adding a graded function", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+def _worked_example() -> tuple[str, str, str]:
+    """README's worked example: the module, the registry line, the answer cell."""
+    module, line, answer = _readme_blocks()
+    assert module.startswith("# autograder/exercises/max_pool.py\n")
+    return module, line, answer.rstrip("\n")
+
+
 POOL_RIGHT = """import numpy as np
 
 def max_pool(inputs):
@@ -385,20 +401,16 @@ POOL_MEAN = POOL_RIGHT.replace(".max(axis=(2, 4))", ".mean(axis=(2, 4))")
 
 
 def _add_max_pool(copy: Path) -> None:
-    """README's three steps, in a copy of the project."""
-    (copy / "autograder" / "exercises" / "max_pool.py").write_text(TOY_MODULE.read_text())
+    """README's three steps, verbatim, in a copy of the project."""
+    module, line, answer = _worked_example()
+    (copy / "autograder" / "exercises" / "max_pool.py").write_text(module)
     registry = copy / "autograder" / "registry.py"
-    line = (
-        '            exercises=("conv2d", "conv_matrix", "my_dense_weights", "my_conv_weights"),\n'
-    )
+    old = line.replace(', "max_pool"', "")
     text = registry.read_text()
-    assert text.count(line) == 1
-    registry.write_text(text.replace(line, line.replace('"),', '", "max_pool"),')))
+    assert text.count(old) == 1, old
+    registry.write_text(text.replace(old, line))
     nb_path = copy / "solutions" / TOY_LAB_ID / f"{TOY_LAB_ID}.ipynb"
     nb = json.loads(nb_path.read_text())
-    answer = "def max_pool(inputs):\n    ### BEGIN SOLUTION\n" + POOL_RIGHT.split(
-        "def max_pool(inputs):\n"
-    )[1].rstrip("\n") + "\n    ### END SOLUTION"  # fmt: skip
     nb["cells"] += [
         {"cell_type": "markdown", "id": "max-pool-prose", "metadata": {},
          "source": "## Max pooling\n\nWrite `max_pool(inputs)`: the largest value of each 2x2 "
@@ -409,6 +421,13 @@ def _add_max_pool(copy: Path) -> None:
          "outputs": [], "source": answer},
     ]  # fmt: skip
     nb_path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+
+
+def test_the_worked_example_is_the_solution_graded_below() -> None:
+    """Is README's answer cell the right max_pool this test grades (markers aside)?"""
+    answer = _worked_example()[2]
+    lines = [ln for ln in answer.splitlines() if "### " not in ln]
+    assert "\n".join(lines) + "\n" == POOL_RIGHT.split("\n\n", 1)[1]
 
 
 def _project_copy(tmp: Path) -> Path:
