@@ -534,3 +534,42 @@ def test_a_new_exercise_is_one_module_and_one_registry_line(tmp_path: Path, monk
             assert "Likely mistake: you averaged each window" in output
     assert got["prepared/right"] == {"pool": [2.0, 2], "hidden": [1.0, 1]}
     assert got["tensorflow_in_grader"] is False
+
+
+def test_a_declaration_must_name_its_oracle_and_its_hidden_suite() -> None:
+    """Is an exercise refused when it does not say its oracle, declares a suite twice, hides a
+    suite not named "hidden", or leaves a suite without its `about`?"""
+
+    def refused(**attrs: Any) -> str:
+        kind = type("Bad", (SplitChannels,), {"name": "bad_exercise", **attrs})
+        with pytest.raises(ValueError) as raised:
+            register(kind())
+        assert "bad_exercise" not in EXERCISES
+        return str(raised.value)
+
+    assert "oracle" in refused(oracle="")
+    assert "twice" in refused(suites=(Graded("a", 1, about="x"), Graded("a", 1, about="x")))
+    assert "hidden" in refused(suites=(Graded("secret", 1, hidden=True, about="x"),))
+    assert "about" in refused(suites=(Graded("a", 1),))
+
+
+def test_the_oracle_and_dtype_rule_come_from_the_exercise() -> None:
+    """Does a dtype failure quote the exercise's rule (not a convolution's), and a value failure
+    its oracle?"""
+    from autograder.checks import check_array
+
+    case = make_cases("conv2d", "batch", 0)[0]
+    expected = np.zeros((2, 2))
+    common = dict(function="f", layout="2-D", explain=lambda got: ("", None), terms=1, scale=1.0)
+    ints = check_array(
+        case, CallResult("ok", np.zeros((2, 2), int), "ndarray"), expected, **common,
+        variants=dict, oracle="tf.nn.max_pool2d", float_rule="the largest of floats is float",
+    )  # fmt: skip
+    assert ints.tier == Tier.DTYPE and "the largest of floats is float" in ints.message
+    assert "convolution" not in ints.message
+    off = check_array(
+        case, CallResult("ok", np.ones((2, 2)), "ndarray"), expected, **common,
+        variants=dict, oracle="tf.nn.max_pool2d", float_rule="x",
+    )  # fmt: skip
+    assert "differ from tf.nn.max_pool2d" in off.message
+    assert not hasattr(Exercise, "oracle")  # no default: every exercise says its own
