@@ -16,14 +16,6 @@ from ..policy import Status
 Strides = int | list[int]
 
 
-def strides_form(rng: np.random.Generator, sh: int, sw: int) -> Strides:
-    """Strides written in one of the forms tf.nn.conv2d accepts, chosen at random."""
-    forms: list[Strides] = [[sh, sw], [1, sh, sw, 1]]
-    if sh == sw:
-        forms += [sh, [sh]]
-    return forms[int(rng.integers(len(forms)))]
-
-
 def padding_form(rng: np.random.Generator, padding: str) -> str:
     """The padding word in mixed letter case ("SAME", "same", "Same"): the contract accepts any."""
     forms = [padding.upper(), padding.lower(), padding.capitalize()]

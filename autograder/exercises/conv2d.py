@@ -22,8 +22,6 @@ from ._conv_common import (
     explain_spatial_shape,
     none_for_padding_spelling,
     other_form,
-    padding_form,
-    strides_form,
 )
 
 #: Largest spatial size in any conv2d case, so a naive four-loop implementation finishes quickly.
@@ -332,10 +330,7 @@ class Conv2d(Exercise):
     def _case(self, rng: np.random.Generator, s: ConvShape, suite: str, seed: int, i: int) -> Case:
         # Every suite but argument_forms calls with TensorFlow's canonical form (strides
         # [1, sh, sw, 1], padding upper case): a correct convolution written for the documented
-        # API earns those points whatever other spellings it accepts. A form is still drawn
-        # here, so the cases' numbers stay those of before the suites were made canonical.
-        strides_form(rng, s.sh, s.sw)
-        padding_form(rng, s.padding)
+        # API earns those points whatever other spellings it accepts.
         if suite == "argument_forms":
             strides, padding = other_form(i, s.sh, s.sw, s.padding)
         else:
