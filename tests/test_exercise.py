@@ -377,10 +377,10 @@ TOY_LAB_ID = "03_filter_banks"
 
 
 def _readme_blocks() -> list[str]:
-    """The python code blocks of README's "Adding a graded function", in order."""
+    """The code blocks of README's "Adding a graded function", in order."""
     text = (ROOT / "README.md").read_text()
     section = text.split("## Adding a graded function", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```python\n(.*?)```", section, re.S)
+    return re.findall(r"```(?:python|text)\n(.*?)```", section, re.S)
 
 
 def _worked_example() -> tuple[str, str, str]:
