@@ -573,3 +573,35 @@ def test_the_oracle_and_dtype_rule_come_from_the_exercise() -> None:
     )  # fmt: skip
     assert "differ from tf.nn.max_pool2d" in off.message
     assert not hasattr(Exercise, "oracle")  # no default: every exercise says its own
+
+
+@pytest.mark.slow
+def test_a_new_exercise_is_graded_by_nbgrader(tmp_path: Path, monkeypatch) -> None:
+    """The same toy through nbgrader's autograde (the grade of record): does the right max_pool
+    earn its locked cells' points and the averaging one none?"""
+    import nbformat
+
+    from autograder.classroom import make_course, nbgrader, solution_answers, student_notebook
+    from autograder.classroom import submit as submit_notebook
+
+    copy = _project_copy(tmp_path)
+    _add_max_pool(copy)
+    monkeypatch.setenv("PYTHONPATH", str(copy))
+    monkeypatch.setenv("CONVLAB_COURSE_SECRET", "toy-course-secret")
+    course = make_course(tmp_path / "course", TOY_LAB_ID, root=copy)
+    answers = solution_answers(TOY_LAB_ID, root=copy)
+    mean = answers["max_pool"].replace(".max(axis=(2, 4))", ".mean(axis=(2, 4))")
+    for student, answer in (("right", answers["max_pool"]), ("mean", mean)):
+        notebook = student_notebook(TOY_LAB_ID, {**answers, "max_pool": answer}, root=course)
+        submit_notebook(course, TOY_LAB_ID, student, notebook)
+    run = nbgrader(course, "autograde", TOY_LAB_ID)
+    assert run.returncode == 0, run.stderr[-2000:]
+    for student, want in (("right", {"pool": 2.0, "hidden": 1.0}), ("mean", {"pool": 0.0})):
+        path = course / "autograded" / student / TOY_LAB_ID / f"{TOY_LAB_ID}.ipynb"
+        scores = {}
+        for cell in nbformat.read(path, as_version=4).cells:
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+            values = [o for o in cell.get("outputs", []) if o.output_type == "execute_result"]
+            if gid.startswith("test_max_pool_") and values:
+                scores[gid.removeprefix("test_max_pool_")] = float(values[0]["data"]["text/plain"])
+        assert {k: scores[k] for k in want} == want, (student, scores)
