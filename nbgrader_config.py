@@ -19,15 +19,17 @@ c.Execute.timeout = 120
 c.Execute.raise_on_iopub_timeout = False
 c.Execute.iopub_timeout = 15
 
-# The release: a graded prediction's answer cell keeps only its `my_... = None` line (nbgrader's
-# stub would raise at the top level and stop "Run All"); every other solution gets the stub.
+# The release: first the locked test cells are written from each Exercise's declaration (suite,
+# points, hidden or not; a test cell no exercise declares stops the release); a graded
+# prediction's answer cell keeps only its `my_... = None` line (nbgrader's stub would raise at the
+# top level and stop "Run All"); every other solution gets the stub.
 from nbgrader.converters import GenerateAssignment  # noqa: E402
 from nbgrader.preprocessors import ClearSolutions  # noqa: E402
 
-from autograder.nbgrader_release import ClearSolutionsKeepPredictions  # noqa: E402
+from autograder.nbgrader_release import ClearSolutionsKeepPredictions, WriteTestCells  # noqa: E402
 
 # nbgrader's own release steps, in its order, with ClearSolutions swapped for ours.
-c.GenerateAssignment.preprocessors = [
+c.GenerateAssignment.preprocessors = [WriteTestCells] + [
     ClearSolutionsKeepPredictions if step is ClearSolutions else step
     for step in GenerateAssignment.class_traits()["preprocessors"].default()
 ]

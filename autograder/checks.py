@@ -149,7 +149,13 @@ def as_array(value: Any, type_name: str, function: str, expected: NDArray[Any]) 
 
 
 def check_rank_shape_dtype(
-    arr: NDArray[Any], expected: NDArray[Any], function: str, layout: str, explain: Explain
+    arr: NDArray[Any],
+    expected: NDArray[Any],
+    function: str,
+    layout: str,
+    explain: Explain,
+    *,
+    float_rule: str,
 ) -> None:
     """Tiers 3-6: rank, shape (with the rule the student broke), float dtype, finite values."""
     if arr.ndim != expected.ndim:
@@ -176,7 +182,7 @@ def check_rank_shape_dtype(
         kind = "complex" if np.issubdtype(arr.dtype, np.complexfloating) else str(arr.dtype)
         raise CheckFailure(
             Tier.DTYPE,
-            f"{function} returned dtype {kind}; a convolution of float inputs is float. "
+            f"{function} returned dtype {kind}; {float_rule}. "
             "Create the output with np.zeros(shape) (float64 by default), not dtype=int or "
             "np.zeros_like of an integer array, and don't round.",
             "integer output" if kind != "complex" else "complex output",
@@ -216,7 +222,7 @@ def compare_values(
     terms: int,
     scale: float,
     variants: Variants,
-    oracle: str = "tf.nn.conv2d",
+    oracle: str,
     whole: Sequence[NDArray[Any]] | None = None,
 ) -> float:
     """Tier 7: the largest error when within a tolerance scaled to the accumulation length;
@@ -251,14 +257,15 @@ def check_array(
     terms: int,
     scale: float,
     variants: Variants,
-    oracle: str = "tf.nn.conv2d",
+    oracle: str,
+    float_rule: str,
 ) -> CaseResult:
     """Every tier for an answer that is one float array."""
     got: NDArray[Any] | None = None
     try:
         require_ok(returned, function)
         got = as_array(returned.value, returned.type_name, function, expected)
-        check_rank_shape_dtype(got, expected, function, layout, explain)
+        check_rank_shape_dtype(got, expected, function, layout, explain, float_rule=float_rule)
         err = compare_values(
             got, expected, terms=terms, scale=scale, variants=variants, oracle=oracle
         )
@@ -277,7 +284,8 @@ def check_arrays(
     terms: int,
     scale: float,
     variants: Variants,
-    oracle: str = "tf.nn.conv2d",
+    oracle: str,
+    float_rule: str,
 ) -> CaseResult:
     """Every tier for an answer that is a tuple of float arrays: tiers 1-6 for each array, then
     their values; a failure says which output (`where` starts with its index)."""
@@ -295,7 +303,7 @@ def check_arrays(
         for k, (v, e, layout) in enumerate(zip(value, expected, layouts, strict=True)):
             with _output(k, n):
                 arr = as_array(v, type(v).__name__, function, e)
-                check_rank_shape_dtype(arr, e, function, layout, _no_why)
+                check_rank_shape_dtype(arr, e, function, layout, _no_why, float_rule=float_rule)
             got.append(arr)
         errors = []
         for k, (arr, e) in enumerate(zip(got, expected, strict=True)):

@@ -7,7 +7,7 @@ import json
 import pkgutil
 import threading
 import zlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -17,21 +17,83 @@ from .cases import Case, CaseArgs
 from .checks import CaseResult, Returned
 
 
-class Exercise:
-    """Everything about one graded function, registered once by `name` (see `register`).
+@dataclass(frozen=True)
+class Test:
+    """One graded test of an exercise: a suite of cases worth `points`, visible or hidden.
 
-    A subclass sets `name` and `Args` (its typed case record) and implements `cases` (the suite
-    makers), `reference` (the oracle's answer) and `check` (the tiers, usually through the generic
-    checks in autograder.checks); `mistakes` returns the known-wrong variants that name mistakes.
-    Results of any shape (arrays, numbers, tuples of them) are stored by the generic codec below.
+    Declared by the exercise (`Exercise.suites`), and nowhere else: the registry's labs, the
+    scores, and the locked test cell of the notebook (grade_id `test_<function>_<suite>`, written
+    by autograder.nbgrader_release from `about`) all come from it.
     """
 
+    suite: str
+    points: float
+    hidden: bool = False
+    #: What the test checks, in one sentence: the locked cell's docstring (a hidden test's
+    #: comment). `{function}` stands for the graded function's name.
+    about: str = ""
+
+
+def hidden_test(points: float, about: str = "") -> Test:
+    """The hidden suite (cases drawn at grading time from a seed the student never sees)."""
+    about = about or (
+        "Hidden tests: {function} on cases drawn from a seed you never see. "
+        "Make sure the visible tests pass first."
+    )
+    return Test("hidden", points, hidden=True, about=about)
+
+
+class Exercise:
+    """Everything about one graded function, registered once by its `function` (see `register`).
+
+    A subclass sets `name` and `Args` (its typed case record), declares its `suites` (each a
+    `Test`: suite name, points, visible or hidden, what it checks) and implements `cases` (the
+    suite makers), `reference` (the oracle's answer) and `check` (the tiers, usually through the
+    generic checks in autograder.checks); `mistakes` returns the known-wrong variants that name
+    mistakes. Results of any shape (arrays, numbers, tuples of them) are stored by the generic
+    codec below. A lab lists exercises by `function` (autograder/registry.py); nothing else
+    about a graded function is written anywhere else.
+    """
+
+    #: The case family: cases, their random streams and the references are keyed by it.
     name: ClassVar[str]
     Args: ClassVar[type[CaseArgs]]
-    #: The suites `cases` can draw.
-    suites: ClassVar[tuple[str, ...]]
-    #: What the student's answer is compared with, in messages and pictures.
-    oracle: ClassVar[str] = "tf.nn.conv2d"
+    #: The graded tests, in grading order (the order of results.json and grades.csv).
+    suites: tuple[Test, ...]
+    #: What the student's answer is compared with, in messages and pictures (e.g.
+    #: "tf.nn.max_pool2d"); every exercise says it (`register` refuses one that does not).
+    oracle: str
+    #: Why a float result is expected, in the dtype verdict ("{function} returned dtype int64;
+    #: <this>.").
+    float_rule: ClassVar[str] = "float inputs give a float result"
+    #: One line on what the student writes (reports, the README's points table).
+    description: ClassVar[str] = ""
+    #: Must the student write it without library convolutions (lab's forbidden modules)?
+    by_hand: ClassVar[bool] = True
+    #: A graded prediction: `function` names a `my_...` variable (its answer cell assigns it),
+    #: graded as a value by a locked `check_value(my_..., "my_...")` cell.
+    prediction: ClassVar[bool] = False
+
+    #: The graded function's name, the registry key: `name` unless the exercise grades another
+    #: function with the same cases (lab 05's conv2d_fast grades conv2d's).
+    @property
+    def function(self) -> str:
+        return str(self.__dict__.get("_function", self.name))
+
+    @property
+    def suite_names(self) -> tuple[str, ...]:
+        return tuple(t.suite for t in self.suites)
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.points for t in self.suites)
+
+    def test(self, suite: str) -> Test:
+        for t in self.suites:
+            if t.suite == suite:
+                return t
+        names = ", ".join(self.suite_names)
+        raise KeyError(f"{self.function} has no suite {suite!r}; it has: {names}")
 
     def cases(self, suite: str, seed: int) -> list[Case]:
         """The cases of one suite (one of `suites`) in generation order."""
@@ -90,10 +152,24 @@ _load_lock = threading.RLock()
 
 
 def register(exercise: Exercise) -> Exercise:
-    """Make `exercise` known by its name (a second exercise of the same name is refused)."""
-    if EXERCISES.get(exercise.name, exercise) is not exercise:
-        raise ValueError(f"an exercise named {exercise.name!r} is already registered")
-    EXERCISES[exercise.name] = exercise
+    """Make `exercise` known by its function's name (a second one of that name is refused), once
+    its declaration is complete: an oracle, suites with unique names, one of them per hidden test
+    named "hidden"."""
+    key = exercise.function
+    if EXERCISES.get(key, exercise) is not exercise:
+        raise ValueError(f"an exercise grading {key!r} is already registered")
+    if not getattr(exercise, "oracle", ""):
+        raise ValueError(f"exercise {key!r} does not say what its oracle is (set `oracle`)")
+    names = exercise.suite_names
+    if not names or len(set(names)) != len(names):
+        raise ValueError(f"exercise {key!r} declares no suites or one twice: {names}")
+    for t in exercise.suites:
+        if t.hidden != (t.suite == "hidden") or not t.about or t.points < 0:
+            raise ValueError(
+                f"exercise {key!r}, suite {t.suite!r}: a hidden test is the suite 'hidden' (and "
+                "only it), and every test says what it checks (`about`) and is worth >= 0 points"
+            )
+    EXERCISES[key] = exercise
     return exercise
 
 
@@ -116,7 +192,8 @@ def _load_builtin() -> None:
 
 
 def get_exercise(name: str) -> Exercise:
-    """The exercise registered as `name`, or a KeyError listing the known ones."""
+    """The exercise grading the function `name` (for a case: its `exercise`, the case family,
+    which is the function that family was written for), or a KeyError listing the known ones."""
     _load_builtin()
     try:
         return EXERCISES[name]
@@ -138,8 +215,8 @@ def check_case(case: Case, returned: Returned, expected: Any, function: str) -> 
 def make_cases(exercise: str, suite: str, seed: int) -> list[Case]:
     """The cases of one suite, deterministic in (exercise, suite, seed), smallest first."""
     ex = get_exercise(exercise)
-    if suite not in ex.suites:
-        raise KeyError(f"exercise {exercise!r} has no suite {suite!r}; it has {ex.suites}")
+    if suite not in ex.suite_names:
+        raise KeyError(f"exercise {exercise!r} has no suite {suite!r}; it has {ex.suite_names}")
     cases = ex.cases(suite, seed)
     ordered = sorted(cases, key=lambda c: c.size)  # stable: equal sizes keep generation order
     return [replace(c, index=i) for i, c in enumerate(ordered)]

@@ -1,12 +1,19 @@
-"""The oracle: tf.nn.conv2d on CPU in float64, imported lazily, results cached per (suite, seed).
+"""The oracle: any TensorFlow op on CPU in float64 (`tf_op`), imported lazily, results cached
+per (suite, seed).
 
 Or asked beforehand: `prepared` has a short-lived process compute every answer a submission's
-grading needs, so the grader itself never imports TensorFlow (Gradescope, lab 04).
+grading needs, so the grader itself never imports TensorFlow (Gradescope, lab 04). Every op asked
+through `tf_op` is recorded and replayed by its name and arguments; a reference that is not
+float64 is refused (ReferenceDtypeError), never compared.
+
+Layer: reference sits under runner and grade and beside exercise (it asks an exercise for its
+answers); it imports nothing from runner, grade or sandbox.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.metadata
 import io
@@ -17,6 +24,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -29,16 +37,18 @@ from convlab import use_tf_environment
 from convlab.geometry import normalize_strides
 
 from .cases import Case
-from .exercise import dumps_results, get_exercise, loads_results
+from .exercise import dumps_results, get_exercise, loads_results, make_cases
 
 #: Bump when the meaning (or the file format) of a cached reference changes.
 CACHE_VERSION = 2
 _lock = threading.Lock()
 _memory: dict[str, list[Any]] = {}
-#: tf_conv2d answers computed beforehand by `prepared` in a short-lived process, by call key.
+#: tf_op answers computed beforehand by `prepared` in a short-lived process, by call key.
 _prepared: dict[str, Any] = {}
-#: In that process, while it prepares: every tf_conv2d answer (or error), by call key.
+#: In that process, while it prepares: every tf_op answer (or error), by call key.
 _recording: dict[str, Any] | None = None
+#: Ops asked while answers were prepared but not among them (each said once on stderr).
+_unprepared: set[str] = set()
 #: How long the preparing process may take before grading goes on without it.
 PREPARE_SECONDS = 300
 
@@ -75,6 +85,94 @@ def tf_version() -> str:
     return "unknown"
 
 
+class ReferenceDtypeError(TypeError):
+    """The oracle answered in another dtype than float64: a reference is never compared then."""
+
+
+def _tf_argument(value: Any) -> Any:
+    """An op argument as TensorFlow gets it: arrays (and tensors) as float64 tensors, made
+    deliberately (TensorFlow would pick a dtype of its own for some inputs), the rest as given."""
+    if isinstance(value, np.ndarray | np.generic) or hasattr(value, "numpy"):
+        return tensorflow().constant(np.asarray(value, dtype=np.float64), dtype="float64")
+    return value
+
+
+def _key_part(value: Any, arrays: list[NDArray[Any]]) -> Any:
+    """`value` with every array replaced by its place, dtype and shape (the bytes go separately)."""
+    if isinstance(value, np.ndarray):
+        arrays.append(np.ascontiguousarray(value))
+        return ("array", len(arrays) - 1, str(value.dtype), value.shape)
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, tuple(_key_part(v, arrays) for v in value))
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _call_key(op: str, args: Sequence[Any], kwargs: dict[str, Any]) -> str:
+    """One tf_op call by content: the op's name, every argument (arrays by dtype, shape and
+    bytes, everything else by repr), keyword arguments by name."""
+    arrays: list[NDArray[Any]] = []
+    shape = (op, _key_part(tuple(args), arrays), sorted(kwargs))
+    shape += tuple(_key_part(kwargs[k], arrays) for k in sorted(kwargs))
+    h = hashlib.sha256(repr(shape).encode())
+    for a in arrays:
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _op_name(op: str) -> str:
+    return op.removeprefix("tf.")
+
+
+def tf_op(op: str, *args: Any, **kwargs: Any) -> NDArray[np.float64]:
+    """TensorFlow's `op` ("nn.conv2d", "tf.nn.max_pool2d", any dotted name under `tf`) on the
+    CPU, its array arguments as float64 tensors, its answer a float64 ndarray.
+
+    Array arguments are cast to float64 here (never left to TensorFlow's own choice); an op that
+    still answers in another dtype raises ReferenceDtypeError. Within `prepared`, the answer is
+    replayed from the preparing process (by the op's name and arguments), and TensorFlow is not
+    imported here; while preparing, every call is recorded.
+    """
+    name = _op_name(op)
+    args = tuple(np.asarray(a, dtype=np.float64) if isinstance(a, np.ndarray) else a for a in args)
+    key = _call_key(name, args, kwargs) if (_prepared or _recording is not None) else ""
+    if key in _prepared:
+        return _replay(_prepared[key])
+    if _prepared and name not in _unprepared:
+        _unprepared.add(name)
+        print(
+            f"note: tf.{name} was asked with arguments that were not prepared beforehand; "
+            "computing it with TensorFlow in the grader",
+            file=sys.stderr,
+        )
+    try:
+        result = _compute(name, args, kwargs)
+    except Exception as error:
+        if _recording is not None:
+            _recording[key] = _Raised(error)
+        raise
+    if _recording is not None:
+        _recording[key] = result.copy()
+    return result
+
+
+def _compute(name: str, args: Sequence[Any], kwargs: dict[str, Any]) -> NDArray[np.float64]:
+    tf = tensorflow()
+    fn = functools.reduce(getattr, name.split("."), tf)
+    with tf.device("/CPU:0"):
+        out = fn(
+            *(_tf_argument(a) for a in args), **{k: _tf_argument(v) for k, v in kwargs.items()}
+        )
+    result = np.asarray(out.numpy() if hasattr(out, "numpy") else out)
+    if result.dtype != np.float64:
+        raise ReferenceDtypeError(
+            f"tf.{name} answered in {result.dtype} for float64 inputs; a reference must be "
+            "float64 (cast the op's inputs, or compute the reference another way)"
+        )
+    return result
+
+
 def tf_conv2d(
     inputs: NDArray[Any],
     filters: NDArray[Any],
@@ -96,21 +194,7 @@ def tf_conv2d(
     if x.shape[-1] != w.shape[2]:
         # tf.nn.conv2d would silently run a grouped convolution; the oracle never does.
         raise ValueError(f"input channels {x.shape[-1]} != filter in_channels {w.shape[2]}")
-    key = _call_key(x, w, (sh, sw), pad) if (_prepared or _recording is not None) else ""
-    if key in _prepared:
-        return _replay(_prepared[key])
-    tf = tensorflow()
-    try:
-        with tf.device("/CPU:0"):
-            out = tf.nn.conv2d(x, w, [1, sh, sw, 1], pad)
-        result = out.numpy()
-    except Exception as error:
-        if _recording is not None:
-            _recording[key] = _Raised(error)
-        raise
-    if _recording is not None:
-        _recording[key] = result.copy()
-    return result
+    return tf_op("nn.conv2d", x, w, [1, int(sh), int(sw), 1], pad)
 
 
 def tf_conv2d_single(
@@ -230,10 +314,32 @@ def expected_outputs(cases: list[Case], *, use_disk: bool = True) -> list[Any]:
         return values
 
 
+@dataclass(frozen=True)
+class GraderError:
+    """The reference could not be computed for one case."""
+
+    error: BaseException
+
+
+def expected_or_errors(cases: list[Case]) -> list[Any]:
+    """The reference answers; a case whose reference raises gets a GraderError in its place."""
+    try:
+        return expected_outputs(cases)
+    except Exception:
+        pass
+    out: list[Any] = []
+    for case in cases:
+        try:
+            out.append(expected_outputs([case], use_disk=False)[0])
+        except Exception as error:
+            out.append(GraderError(error))
+    return out
+
+
 # ----------------------------------------------------------------------------------------------
 # Prepared answers: TensorFlow asked beforehand, in a process that exits before student code runs
 #
-# Grading a submission asks TensorFlow only through tf_conv2d (the cases of some suites, the
+# Grading a submission asks TensorFlow only through tf_op (the cases of some suites, the
 # references, the named-mistake variants), and always with arguments that depend on the suite's
 # seed alone, never on what the student returns. So every answer can be computed before the
 # first worker starts, by a trusted child that imports TensorFlow, computes and exits; the
@@ -243,16 +349,8 @@ def expected_outputs(cases: list[Case], *, use_disk: bool = True) -> list[Any]:
 # from TensorFlow imported here: slower and larger, never different.
 
 
-def _call_key(x: NDArray[Any], w: NDArray[Any], strides: tuple[int, int], pad: Any) -> str:
-    """One tf_conv2d call by content: the float64 arrays' bytes, shapes, strides and padding."""
-    h = hashlib.sha256(repr((x.shape, w.shape, tuple(int(s) for s in strides), pad)).encode())
-    h.update(np.ascontiguousarray(x).tobytes())
-    h.update(np.ascontiguousarray(w).tobytes())
-    return h.hexdigest()
-
-
 class _Raised:
-    """An error tf_conv2d raised while preparing, raised again here without TensorFlow: the same
+    """An error tf_op raised while preparing, raised again here without TensorFlow: the same
     class for Python's own exceptions, else a stand-in with the same name and message (a grader
     message quotes `type(error).__name__: error`)."""
 
@@ -278,25 +376,22 @@ class _Raised:
 def _replay(value: Any) -> NDArray[np.float64]:
     if isinstance(value, _Raised):
         raise value.error()
-    return np.array(value)  # a copy: callers may write into what tf_conv2d returns
+    return np.array(value)  # a copy: callers may write into what tf_op returns
 
 
 def prepare_here(requests: Sequence[tuple[str, str, int]]) -> dict[str, Any]:
     """What grading these (exercise, suite, seed) suites asks TensorFlow, computed in this
-    process: every tf_conv2d answer (making the cases, their references and, for each case, the
+    process: every tf_op answer (making the cases, their references and, for each case, the
     exercise's named mistakes) and the references by `expected_outputs` key."""
     global _recording
-    from .exercise import make_cases
-    from .runner import _expected_or_errors, _GraderError
-
     _recording = {}
     try:
         for exercise, suite, seed in requests:
             cases = make_cases(exercise, suite, seed)
-            expected = _expected_or_errors(cases)
+            expected = expected_or_errors(cases)
             ex = get_exercise(exercise)
             for case, exp in zip(cases, expected, strict=True):
-                if not isinstance(exp, _GraderError):
+                if not isinstance(exp, GraderError):
                     with contextlib.suppress(Exception):  # checks contain it the same way
                         ex.mistakes(case.args)
         with _lock:
@@ -348,7 +443,7 @@ def _prepare_in_child(requests: Sequence[tuple[str, str, int]]) -> dict[str, Any
 
 @contextlib.contextmanager
 def prepared(requests: Sequence[tuple[str, str, int]]) -> Iterator[bool]:
-    """Within: tf_conv2d and expected_outputs answer these suites without importing TensorFlow.
+    """Within: tf_op and expected_outputs answer these suites without importing TensorFlow.
 
     Everything grading the (exercise, suite, seed) `requests` asks TensorFlow is computed first
     by a short-lived process of its own (see prepare_here), which has exited when this yields:

@@ -15,7 +15,8 @@ from .cases import Case
 from .checks import CaseResult, Tier
 from .exercise import check_case, get_exercise, make_cases
 from .policy import STOP_STATUSES, Status
-from .reference import expected_outputs
+from .reference import GraderError as _GraderError
+from .reference import expected_or_errors as _expected_or_errors
 from .registry import Item, Lab, Test
 from .sandbox import CallResult as Returned  # the same record whether sandboxed or not
 
@@ -152,28 +153,6 @@ def _graded_property(
     except Exception as error:
         text = f"{type(error).__name__}: {error}"[:300]
         return False, f"the grader could not measure it ({text}); tell the course staff."
-
-
-@dataclass(frozen=True)
-class _GraderError:
-    """The reference could not be computed for one case."""
-
-    error: BaseException
-
-
-def _expected_or_errors(cases: list[Case]) -> list[Any]:
-    """The reference answers; a case whose reference raises gets a _GraderError in its place."""
-    try:
-        return expected_outputs(cases)
-    except Exception:
-        pass
-    out: list[Any] = []
-    for case in cases:
-        try:
-            out.append(expected_outputs([case], use_disk=False)[0])
-        except Exception as error:
-            out.append(_GraderError(error))
-    return out
 
 
 def grader_failure(case: Case, doing: str, error: BaseException) -> CaseResult:

@@ -1,4 +1,4 @@
-"""Tests for autograder.conv_mistakes against a corpus of realistic student conv2d mistakes.
+"""Tests for autograder.mistake_models against a corpus of realistic student conv2d mistakes.
 
 Every file in tests/submissions/realistic holds one mistake (or none, the controls). On a table of
 cases the file's output must equal the variant of its mistake wherever it is wrong, no other
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.conv_mistakes import (
+from autograder.mistake_models import (
     MISTAKES,
     NONE_FOR_PADDING_SPELLING,
     TOL_PER_TERM,
@@ -315,7 +315,7 @@ def test_messages_are_finished_sentences_with_the_case_numbers() -> None:
 
 def test_module_imports_only_numpy_and_geometry() -> None:
     """Others restructure checks/cases/runner: this module depends on none of them."""
-    tree = ast.parse((Path(__file__).parents[1] / "autograder" / "conv_mistakes.py").read_text())
+    tree = ast.parse((Path(__file__).parents[1] / "autograder" / "mistake_models.py").read_text())
     imported = {
         (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
         for node in ast.walk(tree)

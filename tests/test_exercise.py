@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from autograder.exercise import (
     decode_result,
     encode_result,
     get_exercise,
+    hidden_test,
     make_cases,
     register,
 )
@@ -47,7 +49,11 @@ class SplitArgs(CaseArgs):
 class SplitChannels(Exercise):
     name = "split_channels"
     Args = SplitArgs
-    suites = ("split", "hidden")
+    description = "the two channels of an (H, W, 2) image"
+    suites = (
+        Graded("split", 2, about="{function} on random (H, W, 2) images."),
+        hidden_test(1),
+    )
     oracle = "numpy"
 
     def cases(self, suite: str, seed: int) -> list[Case]:
@@ -70,16 +76,12 @@ class SplitChannels(Exercise):
         return check_arrays(
             case, returned, expected, function=function, layouts=("(H, W)", "(H, W)"),
             terms=1, scale=scale(a.x), variants=lambda: self.mistakes(a), oracle=self.oracle,
+            float_rule="a channel of a float image is float",
         )  # fmt: skip
 
 
-TOY_ITEM = Item(
-    function="split_channels",
-    exercise="split_channels",
-    description="the two channels of an (H, W, 2) image",
-    tests=(Graded("split", 2), Graded("hidden", 1, hidden=True)),
-)
-TOY_LAB = Lab(id="toy_lab", title="A toy lab", items=(TOY_ITEM,))
+TOY_ITEM = Item(SplitChannels())  # grades through the registered one (the same declaration)
+TOY_LAB = Lab(id="toy_lab", title="A toy lab", exercises=("split_channels",))
 
 RIGHT = "def split_channels(x):\n    return x[..., 0], x[..., 1]\n"
 SWAPPED_CODE = "def split_channels(x):\n    return x[..., 1], x[..., 0]\n"
@@ -94,7 +96,7 @@ def toy(monkeypatch: pytest.MonkeyPatch) -> Iterator[SplitChannels]:
     monkeypatch.setitem(LABS, TOY_LAB.id, TOY_LAB)
     monkeypatch.setattr(reference, "_memory", {})
     yield exercise
-    del EXERCISES[exercise.name]
+    del EXERCISES[exercise.function]
 
 
 def split_right(x: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
@@ -290,7 +292,7 @@ def _verdict_with(got: Any, expected: Any, where: Any, exercise: str = "conv2d")
 
 
 def make_cases_suite(exercise: str) -> str:
-    return get_exercise(exercise).suites[0]
+    return get_exercise(exercise).suite_names[0]
 
 
 @pytest.mark.parametrize(
@@ -363,3 +365,243 @@ def test_conv2d_takes_more_named_mistakes_from_another_source(
     answer = CallResult("ok", expected / 2, "ndarray")
     result = CONV2D.check(case, answer, expected, "conv2d")
     assert result.tier == Tier.VALUES and result.mistake == "half of it"
+
+
+# ----------------------------------------------------------------------------------------------
+# A new graded function the way README's "Adding a graded function" says: one Exercise module,
+# one registry line, its answer cell. The toy is max pooling against tf.nn.max_pool2d (not a
+# convolution), with a visible and a hidden suite; it is added to a copy of the project.
+
+ROOT = Path(__file__).resolve().parents[1]
+TOY_LAB_ID = "03_filter_banks"
+
+
+def _readme_blocks() -> list[str]:
+    """The code blocks of README's "Adding a graded function", in order."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Adding a graded function", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```(?:python|text)\n(.*?)```", section, re.S)
+
+
+def _worked_example() -> tuple[str, str, str]:
+    """README's worked example: the module, the registry line, the answer cell."""
+    module, line, answer = _readme_blocks()
+    assert module.startswith("# autograder/exercises/max_pool.py\n")
+    return module, line, answer.rstrip("\n")
+
+
+POOL_RIGHT = """import numpy as np
+
+def max_pool(inputs):
+    n, h, w, c = inputs.shape
+    x = inputs[:, : h // 2 * 2, : w // 2 * 2, :]
+    return x.reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
+"""
+POOL_MEAN = POOL_RIGHT.replace(".max(axis=(2, 4))", ".mean(axis=(2, 4))")
+
+
+def _add_max_pool(copy: Path) -> None:
+    """README's three steps, verbatim, in a copy of the project."""
+    module, line, answer = _worked_example()
+    (copy / "autograder" / "exercises" / "max_pool.py").write_text(module)
+    registry = copy / "autograder" / "registry.py"
+    old = line.replace(', "max_pool"', "")
+    text = registry.read_text()
+    assert text.count(old) == 1, old
+    registry.write_text(text.replace(old, line))
+    nb_path = copy / "solutions" / TOY_LAB_ID / f"{TOY_LAB_ID}.ipynb"
+    nb = json.loads(nb_path.read_text())
+    nb["cells"] += [
+        {"cell_type": "markdown", "id": "max-pool-prose", "metadata": {},
+         "source": "## Max pooling\n\nWrite `max_pool(inputs)`: the largest value of each 2x2 "
+         "window, stride 2."},
+        {"cell_type": "code", "execution_count": None, "id": "max-pool-answer",
+         "metadata": {"nbgrader": {"grade": False, "grade_id": "max_pool", "locked": False,
+                                   "schema_version": 3, "solution": True}},
+         "outputs": [], "source": answer},
+    ]  # fmt: skip
+    nb_path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+
+
+def test_the_worked_example_is_the_solution_graded_below() -> None:
+    """Is README's answer cell the right max_pool this test grades (markers aside)?"""
+    answer = _worked_example()[2]
+    lines = [ln for ln in answer.splitlines() if "### " not in ln]
+    assert "\n".join(lines) + "\n" == POOL_RIGHT.split("\n\n", 1)[1]
+
+
+def _project_copy(tmp: Path) -> Path:
+    import shutil
+
+    copy = tmp / "project"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for folder in ("autograder", "convlab"):
+        shutil.copytree(ROOT / folder, copy / folder, ignore=ignore)
+    shutil.copytree(ROOT / "solutions" / TOY_LAB_ID, copy / "solutions" / TOY_LAB_ID)
+    shutil.copy(ROOT / "nbgrader_config.py", copy / "nbgrader_config.py")
+    return copy
+
+
+GRADE_THE_TOY = r"""
+import json, sys
+from pathlib import Path
+from autograder.grade import grade_submission
+from autograder.registry import get_lab
+from autograder.runner import in_process_caller, run_test
+from autograder.sandbox import Limits
+
+lab = get_lab(sys.argv[1])
+item = lab.item("max_pool")
+limits = Limits(call_seconds=20, total_seconds=300, memory_bytes=1024**3)
+out = {"tests": [(t.suite, t.points, t.hidden) for t in item.tests]}
+if sys.argv[2] == "prepared":  # the Gradescope path of a lab whose workers import TensorFlow
+    report = grade_submission(Path("right.py"), lab, limits=limits, student="toy", prepare=True)
+    out["prepared/right"] = {
+        t.suite: [t.score, t.max_score] for t in report.tests if t.function == "max_pool"
+    }
+    out["tensorflow_in_grader"] = "tensorflow" in sys.modules
+    print(json.dumps(out))
+    sys.exit()
+for kind in ("right", "mean"):
+    ns = {}
+    exec(Path(f"{kind}.py").read_text(), ns)
+    caller = in_process_caller(ns["max_pool"])
+    results = {t.suite: run_test(caller, lab, item, t, 7 if t.hidden else 0) for t in item.tests}
+    out[f"in_process/{kind}"] = {s: [r.score, r.max_score, r.output] for s, r in results.items()}
+for kind in ("right", "mean"):
+    report = grade_submission(Path(f"{kind}.py"), lab, limits=limits, student="toy")
+    out[f"sandbox/{kind}"] = {
+        t.suite: [t.score, t.max_score, t.output] for t in report.tests if t.function == "max_pool"
+    }
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+def test_a_new_exercise_is_one_module_and_one_registry_line(tmp_path: Path, monkeypatch) -> None:
+    """A toy max_pool (oracle tf.nn.max_pool2d, a visible and a hidden suite) added by its module
+    and one registry line: is it released with its locked cells, and graded in-process, in the
+    sandbox and with prepared references (no TensorFlow in the grader), right and wrong?"""
+    import difflib
+    import os
+    import subprocess
+    import sys
+
+    from autograder.classroom import make_course
+
+    copy = _project_copy(tmp_path)
+    before = (copy / "autograder" / "registry.py").read_text().splitlines()
+    _add_max_pool(copy)
+    after = (copy / "autograder" / "registry.py").read_text().splitlines()
+    changed = [d for d in difflib.ndiff(before, after) if d[:2] in ("+ ", "- ")]
+    assert len(changed) == 2, changed  # one registry line
+    # The release: nbgrader's generate_assignment with this course's config, in the copy.
+    monkeypatch.setenv("PYTHONPATH", str(copy))
+    course = make_course(tmp_path / "course", TOY_LAB_ID, root=copy)
+    released = json.loads((course / "labs" / TOY_LAB_ID / f"{TOY_LAB_ID}.ipynb").read_text())
+    gids = [c["metadata"].get("nbgrader", {}).get("grade_id") for c in released["cells"]]
+    at = gids.index("max_pool")
+    assert gids[at + 1 : at + 3] == ["test_max_pool_pool", "test_max_pool_hidden"]
+    pool, hidden = released["cells"][at + 1], released["cells"][at + 2]
+    assert pool["metadata"]["nbgrader"]["points"] == 2 and pool["metadata"]["nbgrader"]["locked"]
+    assert "".join(pool["source"]).endswith('check(max_pool, "max_pool", "pool")')
+    assert hidden["metadata"]["nbgrader"]["points"] == 1
+    assert "check_hidden" not in "".join(hidden["source"])  # nbgrader cleared the hidden test
+    assert "raise NotImplementedError()" in "".join(released["cells"][at]["source"])
+    # Grading, in a process of the copy.
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "right.py").write_text(POOL_RIGHT)
+    (work / "mean.py").write_text(POOL_MEAN)
+    env = {**os.environ, "PYTHONPATH": str(copy), "CONVLAB_CACHE_DIR": str(tmp_path / "cache")}
+    got: dict[str, Any] = {}
+    for mode in ("grade", "prepared"):
+        proc = subprocess.run(
+            [sys.executable, "-c", GRADE_THE_TOY, TOY_LAB_ID, mode],
+            cwd=work, env=env, capture_output=True, text=True, timeout=900,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        got.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+    assert got["tests"] == [["pool", 2, False], ["hidden", 1, True]]
+    for path in ("in_process", "sandbox"):
+        assert {s: v[:2] for s, v in got[f"{path}/right"].items()} == {
+            "pool": [2.0, 2],
+            "hidden": [1.0, 1],
+        }, got[f"{path}/right"]
+        for suite, (score, _, output) in got[f"{path}/mean"].items():
+            assert score == 0.0, (path, suite, output)
+            assert "differ from tf.nn.max_pool2d" in output
+            assert "Likely mistake: you averaged each window" in output
+    assert got["prepared/right"] == {"pool": [2.0, 2], "hidden": [1.0, 1]}
+    assert got["tensorflow_in_grader"] is False
+
+
+def test_a_declaration_must_name_its_oracle_and_its_hidden_suite() -> None:
+    """Is an exercise refused when it does not say its oracle, declares a suite twice, hides a
+    suite not named "hidden", or leaves a suite without its `about`?"""
+
+    def refused(**attrs: Any) -> str:
+        kind = type("Bad", (SplitChannels,), {"name": "bad_exercise", **attrs})
+        with pytest.raises(ValueError) as raised:
+            register(kind())
+        assert "bad_exercise" not in EXERCISES
+        return str(raised.value)
+
+    assert "oracle" in refused(oracle="")
+    assert "twice" in refused(suites=(Graded("a", 1, about="x"), Graded("a", 1, about="x")))
+    assert "hidden" in refused(suites=(Graded("secret", 1, hidden=True, about="x"),))
+    assert "about" in refused(suites=(Graded("a", 1),))
+
+
+def test_the_oracle_and_dtype_rule_come_from_the_exercise() -> None:
+    """Does a dtype failure quote the exercise's rule (not a convolution's), and a value failure
+    its oracle?"""
+    from autograder.checks import check_array
+
+    case = make_cases("conv2d", "batch", 0)[0]
+    expected = np.zeros((2, 2))
+    common = dict(function="f", layout="2-D", explain=lambda got: ("", None), terms=1, scale=1.0)
+    ints = check_array(
+        case, CallResult("ok", np.zeros((2, 2), int), "ndarray"), expected, **common,
+        variants=dict, oracle="tf.nn.max_pool2d", float_rule="the largest of floats is float",
+    )  # fmt: skip
+    assert ints.tier == Tier.DTYPE and "the largest of floats is float" in ints.message
+    assert "convolution" not in ints.message
+    off = check_array(
+        case, CallResult("ok", np.ones((2, 2)), "ndarray"), expected, **common,
+        variants=dict, oracle="tf.nn.max_pool2d", float_rule="x",
+    )  # fmt: skip
+    assert "differ from tf.nn.max_pool2d" in off.message
+    assert not hasattr(Exercise, "oracle")  # no default: every exercise says its own
+
+
+@pytest.mark.slow
+def test_a_new_exercise_is_graded_by_nbgrader(tmp_path: Path, monkeypatch) -> None:
+    """The same toy through nbgrader's autograde (the grade of record): does the right max_pool
+    earn its locked cells' points and the averaging one none?"""
+    import nbformat
+
+    from autograder.classroom import make_course, nbgrader, solution_answers, student_notebook
+    from autograder.classroom import submit as submit_notebook
+
+    copy = _project_copy(tmp_path)
+    _add_max_pool(copy)
+    monkeypatch.setenv("PYTHONPATH", str(copy))
+    monkeypatch.setenv("CONVLAB_COURSE_SECRET", "toy-course-secret")
+    course = make_course(tmp_path / "course", TOY_LAB_ID, root=copy)
+    answers = solution_answers(TOY_LAB_ID, root=copy)
+    mean = answers["max_pool"].replace(".max(axis=(2, 4))", ".mean(axis=(2, 4))")
+    for student, answer in (("right", answers["max_pool"]), ("mean", mean)):
+        notebook = student_notebook(TOY_LAB_ID, {**answers, "max_pool": answer}, root=course)
+        submit_notebook(course, TOY_LAB_ID, student, notebook)
+    run = nbgrader(course, "autograde", TOY_LAB_ID)
+    assert run.returncode == 0, run.stderr[-2000:]
+    for student, want in (("right", {"pool": 2.0, "hidden": 1.0}), ("mean", {"pool": 0.0})):
+        path = course / "autograded" / student / TOY_LAB_ID / f"{TOY_LAB_ID}.ipynb"
+        scores = {}
+        for cell in nbformat.read(path, as_version=4).cells:
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+            values = [o for o in cell.get("outputs", []) if o.output_type == "execute_result"]
+            if gid.startswith("test_max_pool_") and values:
+                scores[gid.removeprefix("test_max_pool_")] = float(values[0]["data"]["text/plain"])
+        assert {k: scores[k] for k in want} == want, (student, scores)

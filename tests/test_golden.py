@@ -1,7 +1,17 @@
-"""Golden verdicts: the right, wrong and hostile corpora and every solution, pinned test by test.
+"""Golden verdicts: the right, wrong and hostile corpora and every solution, pinned per item.
+
+Each golden pins only the items its fixture targets: a conv2d corpus file pins conv2d's tests
+(conv2d_fast's in lab 05), a wrong_small fixture `<function>__<mistake>` pins that function's,
+a lab's solution pins every item of the lab. The files are one per graded function,
+tests/golden/verdicts/<lab>/<function>.json, keyed by "<path>/<fixture>" (path: sandbox or
+in_process); tests/golden/labs.json is the short digest of every lab (its tests and points).
+Adding a function to a lab adds its own file and changes labs.json, and nothing else. The items a
+fixture does not target are not pinned, only checked: they score 0 (a conv2d file defines no
+conv_matrix).
 
 Regenerate after an intended change of behaviour with `pytest tests/test_golden.py
---update-goldens`, and review the diff of tests/golden/*.json like code.
+--update-goldens`, and review the diff of tests/golden/ like code. The wrong answers for the
+functions other than conv2d are tests/golden/wrong_small.py.
 """
 
 from __future__ import annotations
@@ -53,13 +63,19 @@ def _summary(t: Verdict) -> dict[str, Any]:
     }
 
 
+def _targets(text: str, lab_id: str) -> tuple[str, ...]:
+    """The lab's graded functions a fixture defines at its top level (by name, read as text:
+    a fixture may not even parse)."""
+    defined = {a or b for a, b in re.findall(r"^(?:def\s+(\w+)\s*\(|(\w+)\s*=)", text, re.M)}
+    return tuple(i.function for i in get_lab(lab_id).items if i.function in defined)
+
+
 def _sandbox(path: Path, lab_id: str, text: str | None = None, tmp: Path | None = None) -> dict:
     if text is not None and tmp is not None:
         path = tmp / path.name
         path.write_text(text)
     report = grade_submission(path, get_lab(lab_id), limits=GOLDEN_LIMITS, student=STUDENT)
     return {
-        "score": report.score,
         "max_score": report.max_score,
         "problems": [p.splitlines()[0] for p in report.problems],
         "tests": {t.name: _summary(t) for t in report.tests},
@@ -79,7 +95,7 @@ def _in_process(path: Path, lab_id: str, function: str) -> dict:
     }
 
 
-def _wrong_small() -> dict[str, dict]:
+def _wrong_small() -> dict[tuple[str, str, str], dict]:
     """The notebook path for the other graded functions: one named mistake per fixture."""
     namespace: dict[str, Any] = {}
     path = GOLDEN / "wrong_small.py"
@@ -90,7 +106,7 @@ def _wrong_small() -> dict[str, dict]:
             continue
         function = name.split("__")[0]
         lab, item = find_item(function)
-        out[f"{lab.id}/{name}"] = {
+        out[(lab.id, function, f"in_process/{name}")] = {
             t.suite: _summary(
                 run_test(in_process_caller(fn), lab, item, t, 0 if not t.hidden else 7)
             )
@@ -103,53 +119,105 @@ def _corpus(kinds: tuple[str, ...]) -> list[Path]:
     return sorted(p for k in kinds for p in (SUBMISSIONS / k).glob("*.py"))
 
 
-def _compute(tmp: Path) -> dict[str, dict]:
-    jobs: dict[str, Any] = {}
+def _pinned(lab_id: str, fixture: str, graded: dict, targets: tuple[str, ...]) -> dict:
+    """One sandbox grading split by item: (lab, function, "sandbox/<fixture>") -> what is pinned
+    of each targeted function; every other item is checked to score 0, not pinned."""
+    out = {}
+    for item in get_lab(lab_id).items:
+        tests = {t.suite: graded["tests"][f"{item.function}: {t.suite}"] for t in item.tests}
+        if item.function in targets:
+            out[(lab_id, item.function, f"sandbox/{fixture}")] = {
+                "problems": graded["problems"],
+                "tests": tests,
+            }
+        else:
+            assert all(t["score"] == 0 for t in tests.values()), (lab_id, fixture, item.function)
+    assert graded["max_score"] == get_lab(lab_id).max_score
+    return out
+
+
+def _compute(tmp: Path) -> dict[tuple[str, str, str], dict]:
+    """(lab, function, "<path>/<fixture>") -> the pinned verdicts of that function."""
+    jobs: dict[tuple[str, str], Any] = {}
+    targets: dict[tuple[str, str], tuple[str, ...]] = {}
     with ThreadPoolExecutor(max_workers=2) as pool:
         for p in _corpus(("correct", "wrong", "hostile")):
-            key = f"{p.parent.name}/{p.stem}"
-            jobs[f"sandbox/03_filter_banks/{key}"] = pool.submit(_sandbox, p, "03_filter_banks")
+            key = ("03_filter_banks", f"{p.parent.name}/{p.stem}")
+            jobs[key] = pool.submit(_sandbox, p, "03_filter_banks")
+            targets[key] = _targets(p.read_text(), key[0])
         for p in _corpus(("correct", "wrong")):
-            key = f"{p.parent.name}/{p.stem}"
-            d = tmp / key.replace("/", "-")
+            key = ("05_fast_conv2d", f"{p.parent.name}/{p.stem}")
+            d = tmp / key[1].replace("/", "-")
             d.mkdir(parents=True)
-            jobs[f"sandbox/05_fast_conv2d/{key}"] = pool.submit(
-                _sandbox, p, "05_fast_conv2d", p.read_text() + LAB05_ALIAS, d
-            )
+            jobs[key] = pool.submit(_sandbox, p, "05_fast_conv2d", p.read_text() + LAB05_ALIAS, d)
+            targets[key] = _targets(p.read_text() + LAB05_ALIAS, key[0])
         for lab_id in sorted(LABS):
             path = ROOT / "solutions" / lab_id / f"{lab_id}.ipynb"
-            jobs[f"sandbox/{lab_id}/solution"] = pool.submit(_sandbox, path, lab_id)
-        results = {k: f.result() for k, f in jobs.items()}
+            jobs[(lab_id, "solution")] = pool.submit(_sandbox, path, lab_id)
+            targets[(lab_id, "solution")] = get_lab(lab_id).solution_cells
+        graded = {k: f.result() for k, f in jobs.items()}
+    results: dict[tuple[str, str, str], dict] = {}
+    for (lab_id, fixture), verdicts in graded.items():
+        assert targets[(lab_id, fixture)], f"{lab_id}/{fixture} targets no graded function"
+        results.update(_pinned(lab_id, fixture, verdicts, targets[(lab_id, fixture)]))
     for p in _corpus(("correct", "wrong")):
-        results[f"in_process/03_filter_banks/{p.parent.name}/{p.stem}"] = _in_process(
-            p, "03_filter_banks", "conv2d"
+        results[("03_filter_banks", "conv2d", f"in_process/{p.parent.name}/{p.stem}")] = (
+            _in_process(p, "03_filter_banks", "conv2d")
         )
-    results.update({f"in_process/{k}": v for k, v in _wrong_small().items()})
-    return dict(sorted(results.items()))
+    results.update(_wrong_small())
+    return results
 
 
 @pytest.fixture(scope="module")
-def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, str], dict]:
     return _compute(tmp_path_factory.mktemp("golden"))
 
 
-def _golden_files() -> list[str]:
-    return ["sandbox", "in_process"]
+def _dump(data: Any) -> str:
+    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-@pytest.mark.parametrize("face", _golden_files())
-def test_verdicts_match_the_goldens(verdicts, face, request) -> None:
-    """Does every corpus file get exactly the pinned verdicts, test by test?"""
-    got = {k[len(face) + 1 :]: v for k, v in verdicts.items() if k.startswith(face + "/")}
-    path = GOLDEN / f"{face}.json"
-    text = json.dumps(got, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+GRADED = [(lab.id, item.function) for lab in LABS.values() for item in lab.items]
+
+
+@pytest.mark.parametrize(("lab_id", "function"), GRADED, ids=[f"{a}/{b}" for a, b in GRADED])
+def test_verdicts_match_the_goldens(verdicts, lab_id, function, request) -> None:
+    """Does every fixture targeting this function get exactly its pinned verdicts, suite by
+    suite?"""
+    got = {k: v for (lab, fn, k), v in verdicts.items() if (lab, fn) == (lab_id, function)}
+    path = GOLDEN / "verdicts" / lab_id / f"{function}.json"
     if request.config.getoption("--update-goldens"):
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        path.write_text(_dump(got))
     want = json.loads(path.read_text())
     assert set(got) == set(want)
     for key in sorted(want):
         assert got[key] == want[key], key
+
+
+def test_every_golden_file_is_of_a_graded_function() -> None:
+    """Is there no golden of a function (or lab) that is no longer graded?"""
+    files = {(p.parent.name, p.stem) for p in (GOLDEN / "verdicts").glob("*/*.json")}
+    assert files == set(GRADED)
+
+
+def test_the_labs_digest(request) -> None:
+    """The short digest of every lab: its graded tests in order, their points, its maximum."""
+    got = {
+        lab.id: {
+            "max_score": lab.max_score,
+            "tests": [
+                f"{i.function}: {t.suite} ({t.points:g}{', hidden' if t.hidden else ''})"
+                for i in lab.items
+                for t in i.tests
+            ],
+        }
+        for lab in LABS.values()
+    }
+    path = GOLDEN / "labs.json"
+    if request.config.getoption("--update-goldens"):
+        path.write_text(_dump(got))
+    assert got == json.loads(path.read_text())
 
 
 def _cases_digest(cases: list) -> str:

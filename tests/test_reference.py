@@ -373,3 +373,78 @@ def test_importing_convlab_sets_tensorflows_environment_unless_set():
     env["TF_ENABLE_ONEDNN_OPTS"] = "1"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.split() == ["1", "3"], out.stderr
+
+
+# ----------------------------------------------------------------------------------------------
+# Any TensorFlow op: by name and arguments, float64, recorded and replayed
+
+
+def _no_tensorflow() -> Any:
+    raise AssertionError("TensorFlow was asked although the answer was prepared")
+
+
+def test_any_op_is_asked_by_name_in_float64() -> None:
+    """Does tf_op run a non-convolution op (max pooling) on float64 inputs, whatever dtype the
+    caller's arrays have, and answer a float64 array equal to numpy's?"""
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 4, 6, 3))
+    want = x.reshape(2, 2, 2, 3, 2, 3).max(axis=(2, 4))
+    for given in (x, x.astype(np.float32)):
+        got = reference.tf_op("tf.nn.max_pool2d", given, ksize=2, strides=2, padding="VALID")
+        assert got.dtype == np.float64
+        np.testing.assert_allclose(
+            got, want if given.dtype == np.float64 else want.astype(np.float32)
+        )
+
+
+def test_a_reference_that_is_not_float64_is_refused() -> None:
+    """Is an op that answers in float32 refused loudly, never passed on as a reference?"""
+    with pytest.raises(reference.ReferenceDtypeError, match="float32.*must be float64"):
+        reference.tf_op("cast", np.ones((2, 2)), "float32")
+
+
+def test_any_op_is_recorded_and_replayed_without_tensorflow(monkeypatch, capsys) -> None:
+    """Is a non-conv op's answer (and only for the same arguments) replayed from a preparing
+    run, without TensorFlow; and does an unprepared call say so on stderr?"""
+    x = np.arange(16.0).reshape(1, 4, 4, 1)
+    monkeypatch.setattr(reference, "_recording", {})
+    first = reference.tf_op("nn.max_pool2d", x, ksize=2, strides=2, padding="VALID")
+    other = reference.tf_op("nn.avg_pool2d", x, ksize=2, strides=2, padding="VALID")
+    assert len(reference._recording) == 2
+    monkeypatch.setattr(reference, "_prepared", dict(reference._recording))
+    monkeypatch.setattr(reference, "_recording", None)
+    monkeypatch.setattr(reference, "tensorflow", _no_tensorflow)
+    again = reference.tf_op("tf.nn.max_pool2d", x, ksize=2, strides=2, padding="VALID")
+    assert np.array_equal(again, first) and again is not first
+    assert np.array_equal(
+        reference.tf_op("nn.avg_pool2d", x, ksize=2, strides=2, padding="VALID"), other
+    )
+    monkeypatch.setattr(reference, "_unprepared", set())
+    with pytest.raises(AssertionError, match="TensorFlow was asked"):
+        reference.tf_op("nn.max_pool2d", x, ksize=2, strides=1, padding="VALID")
+    assert (
+        "tf.nn.max_pool2d was asked with arguments that were not prepared"
+        in capsys.readouterr().err
+    )
+
+
+def test_the_call_key_tells_arguments_apart() -> None:
+    """Do the op's name, an array's bytes, dtype or shape, and a keyword change the key?"""
+    x = np.arange(6.0).reshape(1, 2, 3, 1)
+    key = reference._call_key("nn.max_pool2d", (x,), {"ksize": 2})
+    assert key == reference._call_key("nn.max_pool2d", (x.copy(),), {"ksize": 2})
+    assert key != reference._call_key("nn.avg_pool2d", (x,), {"ksize": 2})
+    assert key != reference._call_key("nn.max_pool2d", (x + 1,), {"ksize": 2})
+    assert key != reference._call_key("nn.max_pool2d", (x.reshape(1, 3, 2, 1),), {"ksize": 2})
+    assert key != reference._call_key("nn.max_pool2d", (x.astype(np.float32),), {"ksize": 2})
+    assert key != reference._call_key("nn.max_pool2d", (x,), {"ksize": 3})
+    assert key != reference._call_key("nn.max_pool2d", (x,), {"strides": 2})
+
+
+def test_reference_imports_nothing_from_the_runner() -> None:
+    """Does the oracle stand below the runner (GraderError and expected_or_errors live here)?"""
+    import ast
+
+    tree = ast.parse((ROOT / "autograder" / "reference.py").read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert not imported & {"runner", "grade", "sandbox"}
+    assert reference.GraderError and reference.expected_or_errors

@@ -10,18 +10,10 @@ from convlab.geometry import same_out_size, valid_out_size
 
 from ..cases import Case
 from ..checks import CaseResult, Returned, Tier
-from ..conv_mistakes import NONE_FOR_PADDING_SPELLING, unrecognised_padding_message
+from ..mistake_models import NONE_FOR_PADDING_SPELLING, unrecognised_padding_message
 from ..policy import Status
 
 Strides = int | list[int]
-
-
-def strides_form(rng: np.random.Generator, sh: int, sw: int) -> Strides:
-    """Strides written in one of the forms tf.nn.conv2d accepts, chosen at random."""
-    forms: list[Strides] = [[sh, sw], [1, sh, sw, 1]]
-    if sh == sw:
-        forms += [sh, [sh]]
-    return forms[int(rng.integers(len(forms)))]
 
 
 def padding_form(rng: np.random.Generator, padding: str) -> str:

@@ -19,7 +19,7 @@ from ..checks import (
     tolerance,
     values_failure,
 )
-from ..exercise import Exercise, register
+from ..exercise import Exercise, Test, hidden_test, register
 from ..policy import Status
 from ..reference import tf_conv2d_single
 
@@ -40,7 +40,16 @@ class ApplyKernelArgs(CaseArgs):
 class ApplyKernel(Exercise):
     name = "apply_kernel"
     Args = ApplyKernelArgs
-    suites = ("apply_kernel", "hidden")
+    description = "one output pixel V(x, y) = sum_m sum_n I(x+m, y+n) K(m, n)"
+    suites = (
+        Test(
+            "apply_kernel", 2,
+            about="{function} on the lecture's 4x4 example and on random non-square kernels.",
+        ),
+        hidden_test(1),
+    )  # fmt: skip
+    oracle = "tf.nn.conv2d"
+    float_rule = "a convolution of float inputs is float"
 
     def cases(self, suite: str, seed: int) -> list[Case]:
         rng = self.rng(seed, suite)

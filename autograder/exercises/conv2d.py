@@ -14,8 +14,8 @@ from convlab.geometry import normalize_strides, same_pads
 
 from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_array, scale
-from ..conv_mistakes import known_mistakes
-from ..exercise import Exercise, register
+from ..exercise import Exercise, Test, hidden_test, register
+from ..mistake_models import known_mistakes
 from ..reference import tf_conv2d
 from ..vectorized import VECTORIZED, vectorized_cases
 from ..vectorized import measure as measure_vectorized
@@ -24,8 +24,6 @@ from ._conv_common import (
     explain_spatial_shape,
     none_for_padding_spelling,
     other_form,
-    padding_form,
-    strides_form,
 )
 
 #: Largest spatial size in any conv2d case, so a naive four-loop implementation finishes quickly.
@@ -182,10 +180,12 @@ def _suite_shapes(suite: str, rng: np.random.Generator) -> list[ConvShape]:
 # Known-wrong variants, computed by the oracle on transformed inputs
 
 
-def conv_mistakes(
+def oracle_mistakes(
     x: NDArray[Any], w: NDArray[Any], strides: Any, padding: str
 ) -> dict[str, tuple[NDArray[Any], str]]:
-    """The classic conv2d mistakes for these arguments: name -> (the wrong output, the mistake)."""
+    """The classic conv2d mistakes for these arguments, each the oracle on transformed inputs:
+    name -> (the wrong output, the mistake). (autograder.mistake_models.known_mistakes models
+    the others, from the geometry.)"""
     sh, sw = normalize_strides(strides)
     kh, kw, cin, cout = w.shape
     h, wd = x.shape[1], x.shape[2]
@@ -219,7 +219,7 @@ def conv_mistakes(
                 "your SAME padding puts the extra row/column on top/left; TensorFlow puts it "
                 "at the bottom/right (pad_top = total // 2, pad_bottom = total - pad_top).",
             )
-        # SAME padding from the stride-1 rule (total f - 1) is conv_mistakes'
+        # SAME padding from the stride-1 rule (total f - 1) is mistake_models'
         # same_total_f_minus_1, wired below: one message for one mistake.
         if padding != "SAME":
             add(
@@ -288,17 +288,38 @@ def nhwc_plane(value: NDArray[Any], where: tuple[int, ...] | None) -> NDArray[An
     return value if value.ndim == 2 else None
 
 
+#: What each suite checks (its locked cell's docstring); 2 points each in lab 03.
+_SUITES_ABOUT = {
+    "valid_stride1": "{function} with VALID padding and stride 1 on single-channel images.",
+    "valid_strided": "{function} with VALID padding and strides of 2 or 3 (floor in the "
+    "output-size formula).",
+    "same_odd": "{function} with SAME padding and odd kernels (symmetric padding).",
+    "same_asymmetric": "{function} with SAME padding where TensorFlow pads asymmetrically (even "
+    "kernels, stride > 1).",
+    "multichannel": "{function} on multi-channel inputs: each filter spans all input channels.",
+    "filter_bank": "{function} with several filters: one output channel per filter.",
+    "batch": "{function} on a batch of several images.",
+    "edges": "{function} on edge cases: 1x1 kernels, kernel = image, kernel > image (SAME), H or "
+    "W = 1.",
+    #: The accepted forms other than TF's canonical one (int/[s]/[sh, sw] strides, any case).
+    "argument_forms": "{function} with the other argument forms tf.nn.conv2d accepts: strides as "
+    "an int, [s] or [sh, sw]; padding in any letter case.",
+}
+CONV2D_VISIBLE = tuple(Test(suite, 2, about=about) for suite, about in _SUITES_ABOUT.items())
+HIDDEN_ABOUT = "Hidden tests: {function} on cases from a seed you never see."
+
+
 class Conv2d(Exercise):
     """The student's conv2d against tf.nn.conv2d: shapes explained by TF's rule, mistakes named."""
 
     name = "conv2d"
     Args = Conv2dArgs
-    suites = (
-        "valid_stride1", "valid_strided", "same_odd", "same_asymmetric", "multichannel",
-        "filter_bank", "batch", "edges", "argument_forms", "hidden", VECTORIZED,
-    )  # fmt: skip
+    description = "conv2d(inputs, filters, strides, padding) exactly as tf.nn.conv2d"
+    suites = (*CONV2D_VISIBLE, hidden_test(2, HIDDEN_ABOUT + " Make the visible tests pass first."))
+    oracle = "tf.nn.conv2d"
+    float_rule = "a convolution of float inputs is float"
     #: Where named mistakes come from; each source adds its names after the ones before.
-    mistake_sources: tuple[MistakeSource, ...] = (conv_mistakes, known_mistakes)
+    mistake_sources: tuple[MistakeSource, ...] = (oracle_mistakes, known_mistakes)
 
     def cases(self, suite: str, seed: int) -> list[Case]:
         if suite == VECTORIZED:  # lab 05: the two cases that must be right before the timing
@@ -309,10 +330,7 @@ class Conv2d(Exercise):
     def _case(self, rng: np.random.Generator, s: ConvShape, suite: str, seed: int, i: int) -> Case:
         # Every suite but argument_forms calls with TensorFlow's canonical form (strides
         # [1, sh, sw, 1], padding upper case): a correct convolution written for the documented
-        # API earns those points whatever other spellings it accepts. A form is still drawn
-        # here, so the cases' numbers stay those of before the suites were made canonical.
-        strides_form(rng, s.sh, s.sw)
-        padding_form(rng, s.padding)
+        # API earns those points whatever other spellings it accepts.
         if suite == "argument_forms":
             strides, padding = other_form(i, s.sh, s.sw, s.padding)
         else:
@@ -380,8 +398,31 @@ class Conv2d(Exercise):
             case, returned, expected, function=function,
             layout="NHWC (batch, out_height, out_width, out_channels)", explain=explain,
             terms=s.kh * s.kw * s.cin, scale=scale(a.inputs, a.filters),
-            variants=lambda: self.mistakes(a), oracle=self.oracle,
+            variants=lambda: self.mistakes(a), oracle=self.oracle, float_rule=self.float_rule,
         )  # fmt: skip
 
 
 CONV2D = register(Conv2d())
+
+
+class Conv2dFast(Conv2d):
+    """Lab 05's conv2d_fast: conv2d's cases and checks at 1 point each, and half of the item for
+    being vectorized (its CPU time on a large image against a vectorized reference's, measured
+    by the grader; see autograder/vectorized.py and `Conv2d.graded_property`)."""
+
+    description = "a vectorized conv2d with exactly tf.nn.conv2d's semantics"
+    suites = (
+        *(Test(t.suite, 1, about=t.about) for t in CONV2D_VISIBLE),
+        Test(
+            VECTORIZED, 10,
+            about="{function} is vectorized: on a 256x256 image, within 8x the CPU time of a "
+            "vectorized convolution.",
+        ),
+        hidden_test(1, HIDDEN_ABOUT + " Pass the visible tests first."),
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self._function = "conv2d_fast"  # its cases are conv2d's (same name, same streams)
+
+
+CONV2D_FAST = register(Conv2dFast())

@@ -12,7 +12,7 @@ from convlab.geometry import valid_out_size
 
 from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_array, scale
-from ..exercise import Exercise, register
+from ..exercise import Exercise, Test, hidden_test, register
 from ..reference import tf_conv_matrix
 
 
@@ -26,7 +26,21 @@ class ConvMatrixArgs(CaseArgs):
 class ConvMatrix(Exercise):
     name = "conv_matrix"
     Args = ConvMatrixArgs
-    suites = ("conv_matrix", "hidden")
+    description = "the dense matrix of a VALID stride-1 single-channel convolution"
+    suites = (
+        Test(
+            "conv_matrix", 2,
+            about="{function}(kernel, H, W) @ image.ravel() equals the VALID stride-1 "
+            "convolution, flattened.",
+        ),
+        hidden_test(
+            1,
+            "Hidden tests: {function} on cases from a seed you never see. "
+            "Pass the visible tests first.",
+        ),
+    )  # fmt: skip
+    oracle = "tf.nn.conv2d"
+    float_rule = "a convolution of float inputs is float"
 
     def cases(self, suite: str, seed: int) -> list[Case]:
         rng = self.rng(seed, suite)
@@ -68,7 +82,7 @@ class ConvMatrix(Exercise):
             case, returned, expected, function=function,
             layout="(out_h*out_w, in_h*in_w), row-major pixels", explain=explain,
             terms=a.kernel.size, scale=scale(a.kernel), variants=lambda: self.mistakes(a),
-            oracle=self.oracle,
+            oracle=self.oracle, float_rule=self.float_rule,
         )  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from convlab.geometry import normalize_strides
 
 from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_array, scale
-from ..exercise import Exercise, register
+from ..exercise import Exercise, Test, hidden_test, register
 from ..reference import tf_conv2d_single
 from ._conv_common import explain_spatial_shape, none_for_padding_spelling, padding_form
 from .apply_kernel import LECTURE_IMAGE, LECTURE_KERNEL
@@ -68,7 +68,16 @@ class Convolve2d(Exercise):
 
     name = "convolve2d"
     Args: type[CaseArgs] = Convolve2dArgs
-    suites: tuple[str, ...] = ("convolve2d", "hidden")
+    description = "a whole single-channel image, VALID, stride 1"
+    suites = (
+        Test(
+            "convolve2d", 3,
+            about="{function} on the lecture's examples and random shapes (VALID, stride 1).",
+        ),
+        hidden_test(2),
+    )  # fmt: skip
+    oracle = "tf.nn.conv2d"
+    float_rule = "a convolution of float inputs is float"
 
     def cases(self, suite: str, seed: int) -> list[Case]:
         rng = self.rng(seed, suite)
@@ -116,7 +125,7 @@ class Convolve2d(Exercise):
             case, returned, expected, function=function,
             layout="2-D (out_height, out_width)", explain=explain,
             terms=kernel.size, scale=scale(image, kernel),
-            variants=lambda: self.mistakes(a), oracle=self.oracle,
+            variants=lambda: self.mistakes(a), oracle=self.oracle, float_rule=self.float_rule,
         )  # fmt: skip
 
 
@@ -125,7 +134,20 @@ class Convolve2dStrided(Convolve2d):
 
     name = "convolve2d_strided"
     Args = Convolve2dStridedArgs
-    suites = ("strided_valid", "strided_same", "letter_case", "hidden")
+    description = "single-channel convolution with stride and VALID/SAME padding"
+    suites = (
+        Test("strided_valid", 2, about="{function} with VALID padding and strides up to 3."),
+        Test(
+            "strided_same", 2,
+            about="{function} with SAME padding, including TensorFlow's asymmetric padding.",
+        ),
+        Test(
+            "letter_case", 1,
+            about='{function} with the padding in lower or mixed case ("same", "Valid"): the '
+            'other cells pass "SAME"/"VALID".',
+        ),
+        hidden_test(2),
+    )  # fmt: skip
 
     def cases(self, suite: str, seed: int) -> list[Case]:
         rng = self.rng(seed, suite)

@@ -19,7 +19,7 @@ from ..checks import (
     passed,
     require_ok,
 )
-from ..exercise import Exercise, register
+from ..exercise import Exercise, Test, hidden_test, register
 from ..reference import tf_conv2d
 from .tf_calls import _real_batch
 
@@ -49,8 +49,21 @@ def _patches(images: NDArray[Any], kh: int, kw: int) -> NDArray[np.float64]:
 class LearnKernel(Exercise):
     name = "learn_kernel"
     Args = LearnKernelArgs
-    suites = ("learn_kernel", "hidden")
+    description = "recover a kernel from (image, output) pairs by gradient descent"
+    by_hand = False
+    suites = (
+        Test(
+            "learn_kernel", 3,
+            about="{function}: recover 3x3 and 2x3 kernels from random images and MNIST digits.",
+        ),
+        hidden_test(
+            2,
+            "Hidden tests: {function} on other images and kernels drawn from a seed you never "
+            "see.",
+        ),
+    )  # fmt: skip
     oracle = "the kernel that made the targets"
+    float_rule = "gradient descent on float images gives a float kernel"
 
     def cases(self, suite: str, seed: int) -> list[Case]:
         rng = self.rng(seed, suite)
@@ -112,7 +125,9 @@ class LearnKernel(Exercise):
                     "returned without squeezing it to (kh, kw).",
                     "the HWIO filter variable was returned without squeezing it to (kh, kw)",
                 )
-            check_rank_shape_dtype(got, expected, function, "(kh, kw)", explain)
+            check_rank_shape_dtype(
+                got, expected, function, "(kh, kw)", explain, float_rule=self.float_rule
+            )
             err = np.abs(got.astype(np.float64) - expected)
             worst = float(err.max())
             if worst <= KERNEL_ATOL:

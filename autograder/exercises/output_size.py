@@ -14,7 +14,7 @@ from convlab.geometry import out_size
 
 from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_ints
-from ..exercise import Exercise, register
+from ..exercise import Exercise, Test, hidden_test, register
 from ..reference import tf_output_size
 from ._conv_common import axis_mistakes, formula, padding_form
 
@@ -30,7 +30,26 @@ class OutputSizeArgs(CaseArgs):
 class OutputSize(Exercise):
     name = "output_size"
     Args = OutputSizeArgs
-    suites = ("output_size", "letter_case", "hidden", "explicit_padding")
+    description = "output length along one axis for VALID, SAME or an int padding p"
+    suites = (
+        Test(
+            "output_size", 2,
+            about="{function} for VALID and SAME, against the shapes tf.nn.conv2d returns.",
+        ),
+        #: padding in lower or mixed case (every other suite: upper case)
+        Test(
+            "letter_case", 0.5,
+            about='{function} with the padding in lower or mixed case ("same", "Valid"): the '
+            'other cells pass "SAME"/"VALID".',
+        ),
+        hidden_test(1),
+        Test(
+            "explicit_padding", 2,
+            about="{function} with an int padding p, against tf.nn.conv2d with p zeros on each "
+            "side.",
+        ),
+    )  # fmt: skip
+    oracle = "tf.nn.conv2d"
 
     def cases(self, suite: str, seed: int) -> list[Case]:
         rng = self.rng(seed, suite)

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..cases import Case
 from ..checks import CaseResult, CheckFailure, Returned, Tier, as_ints, passed
-from ..exercise import Exercise, register
+from ..exercise import Exercise, Test, register
 from ..reference import tf_conv2d
 from .tf_calls import NoArgs
 
@@ -30,12 +30,18 @@ class Prediction(Exercise):
     """A value the student predicts; `answer()` measures it, `rule` says how to get it."""
 
     Args = NoArgs
-    suites = (SUITE,)
+    by_hand = False
+    prediction = True
 
-    def __init__(self, name: str, answer: Callable[[], Any], what: str, rule: str, oracle: str):
+    def __init__(
+        self, name: str, answer: Callable[[], Any], what: str, rule: str, oracle: str, *,
+        description: str, about: str, points: float = 1,
+    ) -> None:  # fmt: skip
         self.name = name  # type: ignore[misc]
         self._answer, self.what, self.rule = answer, what, rule
-        self.oracle = oracle  # type: ignore[misc]
+        self.oracle = oracle
+        self.description = f"prediction: {description}"  # type: ignore[misc]
+        self.suites = (Test(SUITE, points, about=f"Graded prediction: {about}"),)
 
     def cases(self, suite: str, seed: int) -> list[Case]:
         return [self.case(suite, seed, NoArgs(), "your-prediction", 1)]
@@ -194,6 +200,8 @@ MY_P2_WIDTH = register(
         "an int",
         "Count the windows: w' = floor((w - f + 2p) / s) + 1 with w = 2, f = 3, p = 2, s = 1.",
         "tf.nn.conv2d with 2 zeros on each side",
+        description="output width of the lecture's p = 2 padding slide",
+        about="the output width of the lecture's p = 2 padding slide.",
     )
 )
 MY_SOBEL_SAME = register(
@@ -204,6 +212,9 @@ MY_SOBEL_SAME = register(
         "SAME pads one ring of zeros around the 4x4 image (stride 1, 3x3 kernel); each output "
         "pixel is the sum of the kernel times the 3x3 window of the padded image around it.",
         'tf.nn.conv2d(..., padding="SAME")',
+        description="the lecture's Sobel homework with SAME padding",
+        about="the lecture's Sobel homework, SAME padding.",
+        points=2,
     )
 )
 MY_MNIST_SHAPE = register(
@@ -213,6 +224,8 @@ MY_MNIST_SHAPE = register(
         "a tuple of 4 ints (batch, height, width, channels)",
         "The batch stays, SAME at stride 2 gives ceil(28 / 2) per axis, one channel per filter.",
         "the lecture's MNIST call on 64 digits",
+        description="output shape of the lecture's MNIST call",
+        about="the output shape of the lecture's MNIST call.",
     )
 )
 MY_CIFAR_SHAPE = register(
@@ -223,6 +236,8 @@ MY_CIFAR_SHAPE = register(
         "The batch stays, SAME at stride 2 gives ceil(32 / 2) per axis, and the 3 input channels "
         "are summed inside each of the 16 filters.",
         "the lecture's CIFAR-10 call on the 20 bundled images",
+        description="output shape of the lecture's CIFAR-10 call",
+        about="the output shape of the lecture's CIFAR-10 call.",
     )
 )
 
@@ -276,6 +291,8 @@ MY_PIXELS_V10 = register(
         "V(x, y) reads image[y + n, x + m] for every kernel row n and column m (0, 1, 2 for a "
         "3x3 kernel): put x = 1 (a column) and y = 0 (a row), and list those (row, col) pairs.",
         "tf.nn.conv2d (the pixels whose value changes V(1, 0))",
+        description="which pixels V(1, 0) of a 3x3 kernel reads",
+        about="which pixels V(1, 0) of a 3x3 kernel reads.",
     )
 )
 MY_MNIST_SIZE = register(
@@ -286,6 +303,8 @@ MY_MNIST_SIZE = register(
         "A kernel of side k fits at W - k + 1 positions along a side of W pixels (VALID, "
         "stride 1): count them for W = 28 and k = 5.",
         'tf.nn.conv2d(..., padding="VALID") on a 28x28 digit',
+        description="VALID output size of a 5x5 kernel on a 28x28 digit",
+        about="the VALID output size of a 5x5 kernel on a 28x28 digit.",
     )
 )
 MY_DENSE_WEIGHTS = register(
@@ -297,6 +316,8 @@ MY_DENSE_WEIGHTS = register(
         "the 28 x 28 input pixels times the output pixels of a VALID 5x5 convolution "
         "(28 - 5 + 1 per side).",
         "the matrix of the 5x5 convolution on a 28x28 digit",
+        description="weights of a fully connected 28x28 -> 24x24 layer",
+        about="weights of a fully connected layer from a 28x28 digit to 24x24.",
     )
 )
 MY_CONV_WEIGHTS = register(
@@ -307,6 +328,8 @@ MY_CONV_WEIGHTS = register(
         "Every output pixel uses the same kernel (weight sharing): the distinct weights are "
         "the kernel's own, one per kernel cell.",
         "the distinct non-zero entries of the 5x5 convolution's matrix",
+        description="distinct weights of the 5x5 convolution (shared)",
+        about="distinct weights of the 5x5 convolution (shared by every output pixel).",
     )
 )
 MY_IM2COL_SHAPE = register(
@@ -317,6 +340,8 @@ MY_IM2COL_SHAPE = register(
         "One row per output pixel of the whole batch (batch x H' x W', with SAME at stride 2: "
         "H' = ceil(28 / 2)), one column per weight of one filter (fh x fw x in_channels).",
         "the lecture's MNIST call (64 digits, 5x5x1 filters, stride 2, SAME)",
+        description="the im2col matrix's shape for the MNIST call",
+        about="the im2col matrix's shape for the lecture's MNIST call.",
     )
 )
 MY_CIFAR_MACS = register(
@@ -327,5 +352,7 @@ MY_CIFAR_MACS = register(
         "Count the output values (batch x H' x W' x out_channels; SAME at stride 1 keeps "
         "32 x 32) and multiply by the length of each sum (fh x fw x in_channels).",
         "tf.nn.conv2d's output shape for the CIFAR-10 call",
+        description="multiply-adds of the CIFAR-10 call at stride 1",
+        about="multiply-adds of the CIFAR-10 call at stride 1.",
     )
 )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_ints
-from ..exercise import Exercise, register
+from ..exercise import Exercise, Test, hidden_test, register
 
 #: The lecture-style stacks every visible suite starts with: (kernel_sizes, strides).
 LECTURE_STACKS: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = (
@@ -44,7 +44,14 @@ def _walked_forward(kernel_sizes: list[int], strides: list[int]) -> int:
 class ReceptiveField(Exercise):
     name = "receptive_field"
     Args = ReceptiveFieldArgs
-    suites = ("receptive_field", "hidden")
+    description = "input pixels per side one output pixel of a conv stack sees"
+    suites = (
+        Test(
+            "receptive_field", 2,
+            about="{function} on the lecture-style stacks and random ones, against the formula.",
+        ),
+        hidden_test(1, "Hidden tests: {function} on stacks drawn from a seed you never see."),
+    )  # fmt: skip
     oracle = "the receptive-field formula"
 
     def cases(self, suite: str, seed: int) -> list[Case]:

@@ -8,7 +8,7 @@ from convlab.geometry import same_out_size
 
 from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_ints
-from ..exercise import Exercise, register
+from ..exercise import Exercise, Test, hidden_test, register
 from ..reference import tf_same_padding
 
 
@@ -22,7 +22,15 @@ class SamePaddingArgs(CaseArgs):
 class SamePadding(Exercise):
     name = "same_padding"
     Args = SamePaddingArgs
-    suites = ("same_padding", "hidden")
+    description = "TensorFlow's SAME padding (before, after) along one axis"
+    suites = (
+        Test(
+            "same_padding", 2,
+            about="{function}: TensorFlow's (before, after) for odd and even filters and strides.",
+        ),
+        hidden_test(1),
+    )  # fmt: skip
+    oracle = "tf.nn.conv2d"
 
     def cases(self, suite: str, seed: int) -> list[Case]:
         rng = self.rng(seed, suite)

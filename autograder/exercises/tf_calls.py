@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 
 from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_array, check_ints, scale
-from ..exercise import Exercise, register
+from ..exercise import Exercise, Test, hidden_test, register
 from ..reference import tf_conv2d
 from ._conv_common import explain_spatial_shape
 from .conv2d import CONV2D, Conv2dArgs, nhwc_plane
@@ -44,15 +44,21 @@ class TfCall(Exercise):
     """A function that calls tf.nn.conv2d with a fixed stride and padding on the arguments."""
 
     Args = TfCallArgs
-    suites: tuple[str, ...]
     dataset: str
     in_channels: int
     stride: int
     padding = "SAME"
+    by_hand = False
+    oracle = "tf.nn.conv2d"
+    float_rule = "a convolution of float inputs is float"
 
-    def __init__(self, name: str, dataset: str, in_channels: int, stride: int) -> None:
+    def __init__(
+        self, name: str, dataset: str, in_channels: int, stride: int, *,
+        description: str, points: tuple[float, float], about: tuple[str, str],
+    ) -> None:  # fmt: skip
         self.name = name  # type: ignore[misc]
-        self.suites = (name, "hidden")
+        self.description = description  # type: ignore[misc]
+        self.suites = (Test(name, points[0], about=about[0]), hidden_test(points[1], about[1]))
         self.dataset, self.in_channels, self.stride = dataset, in_channels, stride
 
     def cases(self, suite: str, seed: int) -> list[Case]:
@@ -93,7 +99,7 @@ class TfCall(Exercise):
             case, returned, expected, function=function,
             layout="NHWC (batch, out_height, out_width, 16)", explain=explain,
             terms=int(np.prod(a.filters.shape[:3])), scale=scale(a.images, a.filters),
-            variants=lambda: self.mistakes(a), oracle=self.oracle,
+            variants=lambda: self.mistakes(a), oracle=self.oracle, float_rule=self.float_rule,
         )  # fmt: skip
 
 
@@ -105,7 +111,15 @@ class NoArgs(CaseArgs):
 class CifarFilterShape(Exercise):
     name = "cifar_filter_shape"
     Args = NoArgs
-    suites = ("cifar_filter_shape", "hidden")
+    description = "the filter shape for 16 5x5 filters over RGB images"
+    by_hand = False
+    oracle = "the HWIO filter layout of tf.nn.conv2d"
+    suites = (
+        Test(
+            "cifar_filter_shape", 1,
+            about="{function}: [filter_height, filter_width, in_channels, out_channels] for RGB.",
+        ),
+    )  # fmt: skip
 
     def cases(self, suite: str, seed: int) -> list[Case]:
         return [self.case(suite, seed, NoArgs(), "no-arguments", 1)]
@@ -131,6 +145,29 @@ class CifarFilterShape(Exercise):
         return check_ints(case, returned, expected, function=function, explain=explain)
 
 
-MNIST_CONV = register(TfCall("mnist_conv", "mnist", in_channels=1, stride=2))
-CIFAR_CONV = register(TfCall("cifar_conv", "cifar", in_channels=3, stride=2))
+MNIST_CONV = register(
+    TfCall(
+        "mnist_conv", "mnist", in_channels=1, stride=2,
+        description="the lecture's MNIST call: 16 5x5 filters, stride 2, SAME",
+        points=(2, 1),
+        about=(
+            "{function}: 16 5x5 filters over MNIST digits, stride 2, SAME, output "
+            "(batch, 14, 14, 16).",
+            "Hidden tests: {function} on other digits and filters drawn from a seed you never see.",
+        ),
+    )
+)  # fmt: skip
+CIFAR_CONV = register(
+    TfCall(
+        "cifar_conv", "cifar", in_channels=3, stride=2,
+        description="the lecture's CIFAR-10 call: 16 5x5x3 filters, stride 2, SAME",
+        points=(2, 1),
+        about=(
+            "{function}: 16 5x5x3 filters over CIFAR-10 images, stride 2, SAME, output "
+            "(batch, 16, 16, 16).",
+            "Hidden tests: {function} on other images and filters drawn from a seed you never "
+            "see.",
+        ),
+    )
+)  # fmt: skip
 CIFAR_FILTER_SHAPE = register(CifarFilterShape())

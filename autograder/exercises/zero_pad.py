@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from ..cases import Case, CaseArgs
 from ..checks import CaseResult, Returned, check_array, scale
-from ..exercise import Exercise, register
+from ..exercise import Exercise, Test, hidden_test, register
 
 
 @dataclass(frozen=True, eq=False)
@@ -25,7 +25,13 @@ class ZeroPadArgs(CaseArgs):
 class ZeroPad(Exercise):
     name = "zero_pad"
     Args = ZeroPadArgs
-    suites = ("zero_pad", "hidden")
+    description = "surround a 2-D image with zeros"
+    suites = (
+        Test("zero_pad", 1, about="{function}: shape and position of the image inside the zeros."),
+        hidden_test(1),
+    )  # fmt: skip
+    oracle = "np.pad"
+    float_rule = "zero padding a float image gives a float image"
 
     def cases(self, suite: str, seed: int) -> list[Case]:
         rng = self.rng(seed, suite)
@@ -76,7 +82,8 @@ class ZeroPad(Exercise):
 
         return check_array(
             case, returned, expected, function=function, layout="2-D", explain=explain,
-            terms=1, scale=scale(a.image), variants=lambda: self.mistakes(a), oracle=self.oracle,
+            terms=1, scale=scale(a.image), variants=lambda: self.mistakes(a),
+            oracle=self.oracle, float_rule=self.float_rule,
         )  # fmt: skip
 
 

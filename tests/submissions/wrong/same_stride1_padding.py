@@ -1,7 +1,7 @@
 # Wrong fixture: SAME total padding computed as for stride 1 (f - 1), split like TensorFlow; the
 # output size ceil(in / s) is right, so only values differ.
 # Expected: fails same_odd, same_asymmetric, edges, argument_forms and hidden (seed 2024); passes
-# the rest; the report names "your SAME padding is the stride-1 rule" (conv_mistakes'
+# the rest; the report names "your SAME padding is the stride-1 rule" (mistake_models'
 # same_total_f_minus_1), also in same_odd, where the swapped split gives the same output.
 import numpy as np
 

@@ -1,4 +1,6 @@
-"""The conv2d mistakes students really make, each computed by one generic loop-free model.
+"""The conv2d mistakes students really make, each computed by one generic loop-free model
+(the classic ones the oracle computes on transformed inputs are exercises/conv2d.py's
+`oracle_mistakes`).
 
 `known_mistakes(x, w, strides, padding)` returns, for every mistake whose output on this case is
 defined and differs from the correct one, what that mistaken implementation returns and the
