@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import hashlib
 import io
 import json
@@ -411,9 +412,29 @@ def _missing_why(load: Any) -> str:
 # Writing results
 
 
+#: How long a write of the grader's that found the disk full waits for space to come back (a
+#: submission that filled it is stopped and its scratch removed) before it is a grader error.
+DISK_FULL_WAIT_SECONDS = 15.0
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     """Write from the parent's memory: a fresh temp file (O_EXCL, never a planted link), then
-    an atomic rename, so a crash mid-write never leaves a half-written result behind."""
+    an atomic rename, so a crash mid-write never leaves a half-written result behind.
+
+    A full disk is waited out for DISK_FULL_WAIT_SECONDS; then the OSError is raised.
+    """
+    deadline = time.monotonic() + DISK_FULL_WAIT_SECONDS
+    while True:
+        try:
+            return _write_once(path, data)
+        except OSError as error:
+            if error.errno not in DISK_FULL_ERRNOS or time.monotonic() > deadline:
+                raise
+            time.sleep(0.25)
+
+
+def _write_once(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:80]}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -556,11 +577,18 @@ def _max_score(data: dict[str, Any], lab: Lab) -> float:
     return data.get("extra_data", {}).get("max_score", data.get("max_score", lab.max_score))
 
 
-def write_grades_csv(lab: Lab, out_dir: Path, students: Sequence[str] | None = None) -> Path:
+def write_grades_csv(
+    lab: Lab,
+    out_dir: Path,
+    students: Sequence[str] | None = None,
+    *,
+    unwritten: dict[str, dict[str, Any]] | None = None,
+) -> Path:
     """grades.csv: a row per student, a column per test, then the seconds grading took.
 
     Built from every result of this lab stored in `out_dir` (or only `students`), so regrading one
-    student keeps everyone else's row.
+    student keeps everyone else's row; `unwritten` adds results that could not be stored (their
+    grader error, say), by safe id.
     """
     columns = [f"{i.function}: {t.suite}" for i in lab.items for t in i.tests]
     stored = {
@@ -568,6 +596,7 @@ def write_grades_csv(lab: Lab, out_dir: Path, students: Sequence[str] | None = N
         for student, data in stored_results(out_dir).items()
         if data["extra_data"].get("lab") == lab.id and (students is None or student in students)
     }
+    stored.update(unwritten or {})
     rows, scores_of_graded = [], []
     for student in sorted(stored):
         data = stored[student]
@@ -737,6 +766,7 @@ def grade_class(
     # Every worker runs in the proven mode (the Limits record kept in results stays as asked,
     # so a rerun's resume compares like with like).
     proven = replace(limits or Limits(), isolation=mode) if mode else limits
+    unwritten: dict[str, dict[str, Any]] = {}
     bar = tqdm(total=len(todo), desc=f"grading {lab.id}", unit="student", disable=not progress)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {
@@ -753,11 +783,12 @@ def grade_class(
                 report.grader_errors.append(
                     f"The grader could not write this result ({_error_text(exc)})."
                 )
+                unwritten[safe_id(sid)] = report.results_json()
             results[sid] = report.results_json()
             bar.update(1)
     bar.close()
     try:
-        write_grades_csv(lab, out_dir)
+        write_grades_csv(lab, out_dir, unwritten=unwritten)
     except Exception as exc:  # the class's results stay in memory and in the per-student files
         _log_grader_error(out_dir / "grades.csv", "writing grades.csv")
         graded.errors.append(f"grades.csv could not be written ({_error_text(exc)})")

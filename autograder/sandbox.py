@@ -679,14 +679,16 @@ class _ScratchWatch:
             try:
                 stats = os.statvfs(self.folder)
                 free = stats.f_bavail * stats.f_frsize
+                # A small disk keeps a quarter of itself free, a big one DISK_RESERVE_BYTES.
+                reserve = min(DISK_RESERVE_BYTES, stats.f_blocks * stats.f_frsize // 4)
             except OSError:
-                free = DISK_RESERVE_BYTES
+                free = reserve = 0
             why = None
             if used > self.cap:
                 why = f"more than {self.cap / 1024**2:g} MB of files"
             elif entries >= SCRATCH_MAX_ENTRIES:
                 why = f"more than {SCRATCH_MAX_ENTRIES} files"
-            elif free < DISK_RESERVE_BYTES and used > 1024**2:
+            elif free < reserve and used > 1024**2:
                 why = f"files until the disk was almost full ({used / 1024**2:.0f} MB)"
             if why:
                 self.kill(f"your code wrote {why} in its working folder; it was stopped")
