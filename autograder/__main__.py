@@ -27,7 +27,8 @@ def _fail(message: str, code: int = 2) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """0 when every visible test passes, 1 when one fails, 2 when the notebook cannot be used."""
+    """0 when every visible test passes, 1 when one fails, 2 when the notebook cannot be used,
+    3 when the grader itself failed."""
     from .grade import grade_submission
 
     if not args.notebook.is_file():
@@ -36,6 +37,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     if lab_id is None:
         return _fail(f"which lab is {args.notebook}? Pass --lab, one of: {', '.join(LABS)}")
     report = grade_submission(args.notebook, get_lab(lab_id), hidden=False)
+    if report.grader_error:  # not the notebook's fault: no verdict to show
+        print("! The grader itself failed, so these checks say nothing about your code:")
+        for error in report.grader_errors:
+            print(f"! {error}")
+        return EXIT_GRADER_FAILED
     for problem in report.problems:
         print(f"! {problem}")
     for test in report.tests:

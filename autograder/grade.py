@@ -42,7 +42,8 @@ from .sandbox import (
 from .submission import Submission, find_submissions, read_submission, safe_id, student_id
 
 #: Written into every result so a re-run can tell whether a stored result is still current.
-GRADER_VERSION = "2"
+#: 3: grader faults are grader errors, no longer a student's crash: older results are regraded.
+GRADER_VERSION = "3"
 #: `extra_data.status` of a result the grader failed to make: no score, regraded on the next run.
 GRADER_ERROR_STATUS = GRADER_ERROR
 #: What a student and the TA read instead of a score when the grader itself failed.
@@ -736,7 +737,7 @@ def grade_class(
         else:
             results[sid] = stored
     graded = GradedClass()
-    proof = _prove(lab, limits, progress) if todo else None
+    proof = _prove(lab, limits) if todo else None
     mode = proof.mode if proof else None
     if progress:
         where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
@@ -822,7 +823,7 @@ def _say(text: str) -> None:
         pass
 
 
-def _prove(lab: Lab, limits: Limits | None, progress: bool) -> Proof:
+def _prove(lab: Lab, limits: Limits | None) -> Proof:
     """The isolation mode a known-good submission of this lab ran in (IsolationFailed if none)."""
     try:
         return prove_isolation(policy_for(lab), limits_for(lab, limits))

@@ -1095,9 +1095,12 @@ class Sandbox:
             result = LoadResult(False, "timeout", why)
         except WorkerGone:
             if not process.student_started:
-                code = process.proc.wait(timeout=5.0)
+                try:
+                    why = f"it exited with code {process.proc.wait(timeout=5.0)}"
+                except subprocess.TimeoutExpired:
+                    why = "it closed its connection"
                 self._stop()
-                return self._fault(mark, begin, f"it exited with code {code}")
+                return self._fault(mark, begin, why)
             status, message = process.exit_status(self.limits)
             self._stop()
             result = LoadResult(False, status, "while loading your code: " + message)
