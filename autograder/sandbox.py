@@ -62,6 +62,18 @@ receives length-prefixed JSON headers and `.npy` arrays whose header is checked 
 size) before a byte is interpreted. Results, feedback, grades.csv and the resume state are
 written by the parent from its own memory, into a folder no worker can see or write.
 
+Before a class (and once per Gradescope run) the mode proves itself: a known-good submission
+(KNOWN_GOOD) is loaded and called in a worker exactly as a student's is. Auto mode falls back
+(bubblewrap -> unprivileged-uid as root, -> none otherwise) and says so loudly; a forced mode is
+never downgraded: grading stops instead. A worker that fails before the student's code starts
+(it says so with a "started" frame) is a grader error, never the student's crash.
+
+Scratch space is capped in every mode and never the results' file system: bubblewrap's private
+tmpfs; outside it, a tmpfs mounted on the worker's folder when the grader is root with
+CAP_SYS_ADMIN, else the parent measures the folder every SCRATCH_POLL_SECONDS and stops the
+worker at the cap or when the disk under it runs low (RLIMIT_FSIZE still caps each file); the
+grader's own writes wait a full disk out, then are that student's grader error.
+
 The policy layer inside the worker gives clear messages: importing a forbidden library gives a
 stand-in module whose every use raises (and records) "tensorflow.nn.conv2d is not allowed in
 this lab (line 12 of file.py)", so an unused import costs nothing; numpy.convolve, numpy.correlate
