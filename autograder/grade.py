@@ -274,9 +274,7 @@ def grade_submission(
             defined = set(load.defined) if load else set()
             timeouts: dict[str, int] = {}
             output_taken = False
-            for item, test in order:
-                if grader_errors:
-                    break  # the grader failed: the rest would be judged by a broken grader
+            for item, test in order:  # after a grader error too: the TA sees every verdict
                 if test.hidden and not output_taken:
                     output, output_taken = box.output, True
                 seed = policy.seed_for(lab.id, test, student, fresh=fresh)
