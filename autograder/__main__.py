@@ -9,6 +9,11 @@ from pathlib import Path
 from .registry import LABS, get_lab
 from .submission import LAYOUTS
 
+#: Exit codes: 0 every submission graded; 1 `check` found a failing test; 2 bad input (a missing
+#: path, nothing to grade, ...); 3 the grader failed (no isolation mode runs correct code, a
+#: submission's grader error, grades.csv not written): rerun once fixed, nothing is lost.
+EXIT_GRADER_FAILED = 3
+
 
 def _guess_lab(path: Path) -> str | None:
     for lab_id in LABS:
@@ -23,7 +28,8 @@ def _fail(message: str, code: int = 2) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """0 when every visible test passes, 1 when one fails, 2 when the notebook cannot be used."""
+    """0 when every visible test passes, 1 when one fails, 2 when the notebook cannot be used,
+    3 when the grader itself failed."""
     from .grade import grade_submission
 
     if not args.notebook.is_file():
@@ -32,6 +38,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     if lab_id is None:
         return _fail(f"which lab is {args.notebook}? Pass --lab, one of: {', '.join(LABS)}")
     report = grade_submission(args.notebook, get_lab(lab_id), hidden=False)
+    if report.grader_error:  # not the notebook's fault: no verdict to show
+        print("! The grader itself failed, so these checks say nothing about your code:")
+        for error in report.grader_errors:
+            print(f"! {error}")
+        return EXIT_GRADER_FAILED
     for problem in report.problems:
         print(f"! {problem}")
     for test in report.tests:
@@ -54,6 +65,7 @@ def _limits(args: argparse.Namespace):
         output_bytes=base.output_bytes,
         result_bytes=base.result_bytes,
         file_bytes=base.file_bytes,
+        isolation=getattr(args, "isolation", None),
     )
 
 
@@ -68,7 +80,7 @@ def _shard(text: str) -> tuple[int, int]:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from .grade import GradeError, grade_class
+    from .grade import GradeError, IsolationFailed, grade_class
 
     lab = get_lab(args.lab)
     out: Path = args.out or Path("grades") / lab.id
@@ -83,15 +95,32 @@ def cmd_grade(args: argparse.Namespace) -> int:
             shard=args.shard,
             layout=args.layout,
         )
+    except IsolationFailed as error:
+        return _fail(str(error), EXIT_GRADER_FAILED)
     except GradeError as error:
         return _fail(str(error))
-    scores = [r["score"] for r in results]
+    failed = set(getattr(results, "grader_errors", ()))
+    scores = [r["score"] for r in results if "score" in r]  # a grader error has none
     print(
-        f"graded {len(results)} submissions for {lab.id}: "
+        f"graded {len(scores)} submissions for {lab.id}: "
         f"mean {sum(scores) / max(len(scores), 1):.2f} / {lab.max_score:g}; "
         f"results in {out}/ (grades.csv, feedback/, grades.png); "
         f"class report: python -m autograder report {out}"
     )
+    for warning in getattr(results, "warnings", ()):
+        print(f"warning: {warning}", file=sys.stderr)
+    errors = list(getattr(results, "errors", ()))
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    if failed:
+        print(
+            f"error: the GRADER failed on {len(failed)} submission(s), which have no score (not "
+            f"a 0): {', '.join(sorted(failed))}. Their feedback and the messages above say why; "
+            "run the same command again to regrade them.",
+            file=sys.stderr,
+        )
+    if failed or errors:
+        return EXIT_GRADER_FAILED
     return 0
 
 
@@ -150,6 +179,12 @@ def main(argv: list[str] | None = None) -> int:
         "A student's file is the only one in their folder or the one named LAB.ipynb; any "
         "doubt stops the run, naming the files",
     )
+    p.add_argument(
+        "--isolation",
+        choices=("bubblewrap", "uid", "none"),
+        help="force an isolation mode (default $CONVLAB_ISOLATION, else the strongest that runs a "
+        "known-good submission here; a forced mode that cannot is an error, never downgraded)",
+    )
     limits = p.add_argument_group("limits per submission (written into each result)")
     limits.add_argument("--call-seconds", type=float, help="wall time per call (default 10)")
     limits.add_argument("--total-seconds", type=float, help="wall time per submission (120)")
@@ -184,6 +219,11 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_report)
 
     args = parser.parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):  # a lone surrogate in a name or message: escaped
+        try:
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError):
+            pass
     return int(args.func(args))
 
 

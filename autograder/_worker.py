@@ -589,6 +589,9 @@ class Worker:
     def load(self) -> dict:
         failures: list[tuple[str, str]] = []
         chunks = self.chunks()
+        # The handshake: everything before this frame is the grader's own (interpreter, numpy,
+        # the lab's preamble, the hook); a worker that dies before sending it is a grader fault.
+        send_message({"kind": "started"})
         for start, chunk in chunks:
 
             def action(start: int = start, chunk: str = chunk) -> None:

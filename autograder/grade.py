@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import hashlib
 import io
 import json
@@ -28,7 +29,16 @@ from .forbidden import scan
 from .reference import prepared
 from .registry import Item, Lab, Test, get_lab
 from .runner import TestResult, run_test
-from .sandbox import CallResult, Limits, Policy, Sandbox, isolation_mode
+from .sandbox import (
+    GRADER_ERROR,
+    CallResult,
+    IsolationUnavailable,
+    Limits,
+    Policy,
+    Proof,
+    Sandbox,
+    prove_isolation,
+)
 from .submission import (
     LayoutError,
     Submission,
@@ -39,7 +49,15 @@ from .submission import (
 )
 
 #: Written into every result so a re-run can tell whether a stored result is still current.
-GRADER_VERSION = "2"
+#: 3: grader faults are grader errors, no longer a student's crash: older results are regraded.
+GRADER_VERSION = "3"
+#: `extra_data.status` of a result the grader failed to make: no score, regraded on the next run.
+GRADER_ERROR_STATUS = GRADER_ERROR
+#: What a student and the TA read instead of a score when the grader itself failed.
+GRADER_ERROR_HEADLINE = (
+    "The grader itself failed on this submission, so it has no score yet: this is NOT your "
+    "grade, and nothing here is your code's fault. The course staff will regrade it."
+)
 #: Labs whose preamble imports TensorFlow need more address space than RLIMIT_AS's default.
 TF_MEMORY_BYTES = 16 * 1024**3
 #: A function that timed out on small cases in this many tests is not run in its other tests.
@@ -66,6 +84,13 @@ class StudentReport:
     extra: dict[str, Any] = field(default_factory=dict)
     #: How the student's code ran: "bubblewrap", "unprivileged-uid" or "none".
     isolation: str = ""
+    #: What failed on the grader's side (worker setup, reference, checks, writing results): a
+    #: report with any is a grader error, never a grade.
+    grader_errors: list[str] = field(default_factory=list)
+
+    @property
+    def grader_error(self) -> bool:
+        return bool(self.grader_errors)
 
     def results_json(self) -> dict[str, Any]:
         """Gradescope's results.json: only its spec's fields (tests/gradescope_results.schema.json).
@@ -86,7 +111,19 @@ class StudentReport:
         if self.isolation:
             extra["isolation"] = self.isolation
         extra.update(self.extra)
-        return {
+        if self.grader_errors:
+            # No score at all (Gradescope's spec allows it when no test has one): a 0 here would
+            # read as the student's grade.
+            extra.update(status=GRADER_ERROR_STATUS, grader_errors=list(self.grader_errors))
+            return scrub({
+                "execution_time": round(self.seconds, 2),
+                "output": "\n".join([GRADER_ERROR_HEADLINE, *self.grader_errors]),
+                "visibility": "visible",
+                "stdout_visibility": "hidden",
+                "tests": [],
+                "extra_data": extra,
+            })  # fmt: skip
+        return scrub({
             "score": self.score,
             "execution_time": round(self.seconds, 2),
             "output": summary,
@@ -94,7 +131,30 @@ class StudentReport:
             "stdout_visibility": "hidden",
             "tests": [_test_json(t) for t in self.tests],
             "extra_data": extra,
-        }
+        })  # fmt: skip
+
+
+def is_grader_error(data: dict[str, Any]) -> bool:
+    """Is this stored results.json a grader error (no score, to be regraded)?"""
+    extra = data.get("extra_data")
+    return isinstance(extra, dict) and extra.get("status") == GRADER_ERROR_STATUS
+
+
+def safe_text(text: str) -> str:
+    """`text` with anything UTF-8 cannot encode (a lone surrogate from an exception message or
+    an undecodable file name) written as a visible escape, e.g. \\udcff."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def scrub(value: Any) -> Any:
+    """A JSON-able value with every string made encodable (safe_text), keys included."""
+    if isinstance(value, str):
+        return safe_text(value)
+    if isinstance(value, dict):
+        return {scrub(k): scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(v) for v in value]
+    return value
 
 
 def _test_json(t: TestResult) -> dict[str, Any]:
@@ -196,6 +256,7 @@ def grade_submission(
     order = sorted(selected, key=lambda pair: pair[1].hidden)
     results: dict[tuple[str, str], TestResult] = {}
     output = isolation = ""
+    grader_errors: list[str] = []
     try:
         with (
             _preparing(prepare, lab, order, student, fresh),
@@ -209,28 +270,30 @@ def grade_submission(
             ) as box,
         ):
             load = box.load() if sub.code.strip() else None
-            if load is None:
+            isolation = box.isolation
+            if load is not None and load.status == GRADER_ERROR:
+                grader_errors.append(load.message)
+                order = []  # nothing of the student's ran: no test can be judged
+            elif load is None:
                 problems.append("No code to run was found in this submission.")
             elif not load.ok:
                 problems.append(f"Running your code's top level: {load.message}")
             defined = set(load.defined) if load else set()
             timeouts: dict[str, int] = {}
             output_taken = False
-            for item, test in order:
+            for item, test in order:  # after a grader error too: the TA sees every verdict
                 if test.hidden and not output_taken:
                     output, output_taken = box.output, True
                 seed = policy.seed_for(lab.id, test, student, fresh=fresh)
                 results[item.function, test.suite] = _one_test(
-                    box, lab, item, test, seed, defined, load, timeouts, findings, path
-                )
+                    box, lab, item, test, seed, defined, load, timeouts, findings, path,
+                    grader_errors,
+                )  # fmt: skip
             if not output_taken:
                 output = box.output
-            isolation = box.isolation
     except Exception as error:  # the sandbox itself failed: every test not yet run says why
         _log_grader_error(path, "the sandbox")
-        problems.append(
-            f"The grader could not run your code ({_error_text(error)}); tell the course staff."
-        )
+        grader_errors.append(f"The grader could not run this submission ({_error_text(error)}).")
     for item, test in selected:
         if (item.function, test.suite) not in results:
             seed = policy.seed_for(lab.id, test, student, fresh=fresh)
@@ -239,9 +302,12 @@ def grade_submission(
     tests = [results[item.function, test.suite] for item, test in selected]
     score = round(sum(t.score for t in tests), 2)
     max_score = lab.max_score if hidden else sum(t.max_score for t in tests)
+    if grader_errors:
+        print(f"grader error on {safe_text(str(path))}: {safe_text(grader_errors[0])}",
+              file=sys.stderr)  # fmt: skip
     return StudentReport(
         student, path, lab.id, score, max_score, tests, problems, output, _sha256(path),
-        time.monotonic() - start, isolation=isolation,
+        time.monotonic() - start, isolation=isolation, grader_errors=grader_errors,
     )  # fmt: skip
 
 
@@ -270,8 +336,10 @@ def _one_test(
     timeouts: dict[str, int],
     findings: list[tuple[str | None, str]],
     path: Path,
+    grader_errors: list[str],
 ) -> TestResult:
-    """One test of a loaded submission; an exception in the grader costs this test only."""
+    """One test of a loaded submission; a failure of the grader's own (an exception here, a
+    case the reference or a check could not judge) goes into `grader_errors`, not the grade."""
     if item.function not in defined:
         return _not_run(lab, item.function, test, seed, _missing_why(load))
     if timeouts.get(item.function, 0) >= TIMEOUTS_BEFORE_GIVING_UP:
@@ -283,10 +351,19 @@ def _one_test(
     mine = policy.findings_for(lab, item, findings)
     try:
         result = run_test(box.call, lab, item, test, seed, forbidden=mine)
-    except Exception as error:  # one failing test costs that test, not the student
+    except Exception as error:  # the grader's fault: recorded as such, never the student's
         _log_grader_error(path, f"{item.function}: {test.suite}")
-        why = f"the grader failed on this test ({_error_text(error)}); tell the course staff"
+        grader_errors.append(f"{item.function}: {test.suite}: {_error_text(error)}")
+        why = f"the grader failed on this test ({_error_text(error)})"
         return _not_run(lab, item.function, test, seed, why)
+    judged_by_a_broken_grader = [
+        f
+        for f in result.failures
+        if f.tier == Tier.GRADER or str(f.message).startswith("the grader could not")
+    ]
+    if judged_by_a_broken_grader:
+        first = str(judged_by_a_broken_grader[0].message)[:400]
+        grader_errors.append(f"{item.function}: {test.suite}: {first}")
     if result.stopped == "timeout":
         timeouts[item.function] = timeouts.get(item.function, 0) + 1
     return result
@@ -317,8 +394,11 @@ def _error_text(error: BaseException) -> str:
 
 def _log_grader_error(path: Path, what: str) -> None:
     """The traceback on stderr, for the TA (the student's report only says the error)."""
-    print(f"grader error on {path} ({what}):", file=sys.stderr)
-    traceback.print_exc(file=sys.stderr)
+    try:
+        print(safe_text(f"grader error on {path} ({what}):"), file=sys.stderr)
+        print(safe_text(traceback.format_exc()), file=sys.stderr)
+    except (OSError, ValueError):  # stderr itself gone (a full disk, a closed pipe)
+        pass
 
 
 def _not_run(lab: Lab, function: str, test: Any, seed: int, why: str) -> TestResult:
@@ -338,9 +418,29 @@ def _missing_why(load: Any) -> str:
 # Writing results
 
 
+#: How long a write of the grader's that found the disk full waits for space to come back (a
+#: submission that filled it is stopped and its scratch removed) before it is a grader error.
+DISK_FULL_WAIT_SECONDS = 15.0
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     """Write from the parent's memory: a fresh temp file (O_EXCL, never a planted link), then
-    an atomic rename, so a crash mid-write never leaves a half-written result behind."""
+    an atomic rename, so a crash mid-write never leaves a half-written result behind.
+
+    A full disk is waited out for DISK_FULL_WAIT_SECONDS; then the OSError is raised.
+    """
+    deadline = time.monotonic() + DISK_FULL_WAIT_SECONDS
+    while True:
+        try:
+            return _write_once(path, data)
+        except OSError as error:
+            if error.errno not in DISK_FULL_ERRNOS or time.monotonic() > deadline:
+                raise
+            time.sleep(0.25)
+
+
+def _write_once(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:80]}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -417,12 +517,29 @@ def _heatmap(result: TestResult, path: Path) -> bool:
     return True
 
 
+def grader_error_markdown(report: StudentReport) -> str:
+    """Feedback for a submission the grader failed on: what failed, and no score."""
+    lines = [f"# {report.lab}: feedback for {report.student}", "", GRADER_ERROR_HEADLINE, ""]
+    lines += [f"- {e}" for e in report.grader_errors]
+    return "\n".join(lines) + "\n"
+
+
 def write_report(report: StudentReport, out_dir: Path) -> None:
-    """<student>.json (results.json), feedback/<student>.md and its heatmaps, each atomically."""
+    """<student>.json (results.json), feedback/<student>.md and its heatmaps, each atomically.
+
+    Text nothing can encode (a lone surrogate) is escaped, never fatal. Raises OSError when the
+    disk refuses a write (the caller records that student as a grader error).
+    """
     feedback = out_dir / "feedback"
     feedback.mkdir(parents=True, exist_ok=True)
-    heatmaps = {}
     student = safe_id(report.student)  # a file name: never a path, never too long
+    data = json.dumps(report.results_json(), indent=2, sort_keys=True, ensure_ascii=False)
+    if report.grader_error:
+        markdown = grader_error_markdown(report)
+        _write_atomic(feedback / f"{student}.md", markdown.encode("utf-8", "backslashreplace"))
+        _write_atomic(out_dir / f"{student}.json", data.encode("utf-8", "backslashreplace"))
+        return
+    heatmaps = {}
     for i, t in enumerate(report.tests):
         name = f"{student}-{i}-{t.function}-{t.suite}.png"
         try:
@@ -430,9 +547,9 @@ def write_report(report: StudentReport, out_dir: Path) -> None:
                 heatmaps[t.name] = name
         except Exception:  # a picture is a courtesy: it never costs a report
             _log_grader_error(report.path, f"heatmap of {t.name}")
-    _write_atomic(feedback / f"{student}.md", feedback_markdown(report, heatmaps=heatmaps).encode())
-    data = json.dumps(report.results_json(), indent=2, sort_keys=True, ensure_ascii=False)
-    _write_atomic(out_dir / f"{student}.json", data.encode())
+    markdown = feedback_markdown(report, heatmaps=heatmaps)
+    _write_atomic(feedback / f"{student}.md", markdown.encode("utf-8", "backslashreplace"))
+    _write_atomic(out_dir / f"{student}.json", data.encode("utf-8", "backslashreplace"))
 
 
 def _stored_result(out_dir: Path, student: str, sha: str) -> dict[str, Any] | None:
@@ -445,7 +562,7 @@ def _stored_result(out_dir: Path, student: str, sha: str) -> dict[str, Any] | No
     current = (
         extra.get("submission_sha256") == sha and extra.get("grader_version") == GRADER_VERSION
     )
-    return data if current else None
+    return data if current and not is_grader_error(data) else None  # grader errors: regrade
 
 
 def stored_results(out_dir: Path) -> dict[str, dict[str, Any]]:
@@ -466,11 +583,18 @@ def _max_score(data: dict[str, Any], lab: Lab) -> float:
     return data.get("extra_data", {}).get("max_score", data.get("max_score", lab.max_score))
 
 
-def write_grades_csv(lab: Lab, out_dir: Path, students: Sequence[str] | None = None) -> Path:
+def write_grades_csv(
+    lab: Lab,
+    out_dir: Path,
+    students: Sequence[str] | None = None,
+    *,
+    unwritten: dict[str, dict[str, Any]] | None = None,
+) -> Path:
     """grades.csv: a row per student, a column per test, then the seconds grading took.
 
     Built from every result of this lab stored in `out_dir` (or only `students`), so regrading one
-    student keeps everyone else's row.
+    student keeps everyone else's row; `unwritten` adds results that could not be stored (their
+    grader error, say), by safe id.
     """
     columns = [f"{i.function}: {t.suite}" for i in lab.items for t in i.tests]
     stored = {
@@ -478,25 +602,38 @@ def write_grades_csv(lab: Lab, out_dir: Path, students: Sequence[str] | None = N
         for student, data in stored_results(out_dir).items()
         if data["extra_data"].get("lab") == lab.id and (students is None or student in students)
     }
-    rows = []
+    stored.update(unwritten or {})
+    rows, scores_of_graded = [], []
     for student in sorted(stored):
         data = stored[student]
-        scores = {t.get("name"): t.get("score", 0) for t in data.get("tests", [])}
         seconds = data.get("execution_time", data["extra_data"].get("seconds", ""))
+        if is_grader_error(data):  # no score to show: say so, never a 0
+            rows.append(
+                [student, GRADER_ERROR_CELL, _max_score(data, lab)]
+                + ["" for _ in columns]
+                + [seconds]
+            )
+            continue
+        scores = {t.get("name"): t.get("score", 0) for t in data.get("tests", [])}
         rows.append(
             [student, data.get("score", 0), _max_score(data, lab)]
             + [scores.get(c, 0) for c in columns]
             + [seconds]
         )
+        scores_of_graded.append(float(data.get("score", 0)))
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([_cell(c) for c in ["student", "score", "max_score", *columns, "seconds"]])
     writer.writerows([[_cell(c) for c in row] for row in rows])
     path = out_dir / "grades.csv"
-    _write_atomic(path, buf.getvalue().encode())
-    if rows:
-        _write_histogram(lab, [float(r[1]) for r in rows], out_dir / "grades.png")
+    _write_atomic(path, buf.getvalue().encode("utf-8", "backslashreplace"))
+    if scores_of_graded:
+        _write_histogram(lab, scores_of_graded, out_dir / "grades.png")
     return path
+
+
+#: What grades.csv's score column says for a submission the grader failed on.
+GRADER_ERROR_CELL = "grader error"
 
 
 #: A spreadsheet evaluates a cell starting with one of these as a formula.
@@ -613,7 +750,12 @@ def grade_class(
     Raises GradeError, before grading anyone, when a path is missing, no submission is found,
     the layout is ambiguous (a student's file cannot be chosen, two submissions would get one
     id, or an id from a file name would replace another file's result in `out_dir`), or
-    `out_dir` already holds another lab's results.
+    `out_dir` already holds another lab's results; IsolationFailed (a GradeError) when no
+    isolation mode allowed can run a known-good submission (`sandbox.prove_isolation`).
+
+    A submission the grader failed on (its worker could not start, a reference or check raised,
+    its results could not be written) is a grader error: no score, listed in the returned
+    GradedClass's `grader_errors`, regraded on the next run.
     """
     lab = get_lab(lab_id)
     missing = [str(p) for p in paths if not Path(p).exists()]
@@ -656,21 +798,24 @@ def grade_class(
             todo.append((sid, f))
         else:
             results[sid] = stored
-    mode = isolation_mode(limits.isolation if limits else None)
+    graded = GradedClass()
+    proof = _prove(lab, limits) if todo else None
+    mode = proof.mode if proof else None
     if progress:
         where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
-        print(
+        _say(
             f"{lab.id}{where}: {len(todo)} to grade, {len(results)} already graded"
             + (" (--force regrades them)" if results else "")
-            + f"; isolation: {mode}",
-            file=sys.stderr,
+            + (f"; isolation: {mode} (a correct submission ran in it)" if mode else "")
         )
         if mode == "none":
-            print(
+            _say(
                 "WARNING: submissions run WITHOUT isolation (no bubblewrap, not root): "
-                "a hostile submission can reach anything this user can.",
-                file=sys.stderr,
+                "a hostile submission can reach anything this user can."
             )
+    if proof is not None and proof.fell_back:
+        graded.warnings.append(proof.warning())
+        _say(f"WARNING: {proof.warning()}")  # loud whatever `progress` says
     # Import TensorFlow once here, not in every thread's first reference computation.
     if todo:
         from .reference import tensorflow
@@ -679,31 +824,90 @@ def grade_class(
     extra: dict[str, Any] = {"limits": effective}
     if shard is not None:
         extra["shard"] = f"{shard[0]}/{shard[1]}"
+    if proof is not None and proof.fell_back:
+        extra["isolation_fallback"] = proof.warning()
+    # Every worker runs in the proven mode (the Limits record kept in results stays as asked,
+    # so a rerun's resume compares like with like).
+    proven = replace(limits or Limits(), isolation=mode) if mode else limits
+    unwritten: dict[str, dict[str, Any]] = {}
     bar = tqdm(total=len(todo), desc=f"grading {lab.id}", unit="student", disable=not progress)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {
-            pool.submit(_graded_from, f, lab, limits=limits, student=sid): sid for sid, f in todo
+            pool.submit(_graded_from, f, lab, limits=proven, student=sid): sid for sid, f in todo
         }
         for future in as_completed(futures):
             sid = futures[future]
+            report = _finished(future, sid, by_student[sid], lab, extra)
             try:
-                report = future.result()
-                report.extra.update(extra)
                 write_report(report, out_dir)
-            except Exception as exc:  # a grader bug must cost one student, loudly, not the class
-                _log_grader_error(by_student[sid], "the whole submission")
-                report = StudentReport(
-                    sid, by_student[sid], lab.id, 0.0, lab.max_score, [],
-                    [f"The grader failed on this submission ({type(exc).__name__}: {exc}); "
-                     "tell the course staff."],
-                )  # fmt: skip
-                report.extra.update(extra)
-                write_report(report, out_dir)
+            except Exception as exc:  # ENOSPC, EIO, ...: this student's grader error, loudly
+                _log_grader_error(by_student[sid], "writing the results")
+                report.grader_errors.append(
+                    f"The grader could not write this result ({_error_text(exc)})."
+                )
+                report.tests = []  # a grader error records no verdict
+                try:  # the short grader-error form may still fit (a bug in the long one)
+                    write_report(report, out_dir)
+                except Exception:
+                    unwritten[safe_id(sid)] = report.results_json()
             results[sid] = report.results_json()
             bar.update(1)
     bar.close()
-    write_grades_csv(lab, out_dir)
-    return [results[s] for s in sorted(results)]
+    try:
+        write_grades_csv(lab, out_dir, unwritten=unwritten)
+    except Exception as exc:  # the class's results stay in memory and in the per-student files
+        _log_grader_error(out_dir / "grades.csv", "writing grades.csv")
+        graded.errors.append(f"grades.csv could not be written ({_error_text(exc)})")
+    graded.extend(results[s] for s in sorted(results))
+    graded.grader_errors.extend(s for s in sorted(results) if is_grader_error(results[s]))
+    return graded
+
+
+class IsolationFailed(GradeError):
+    """No isolation mode allowed here can run a known-good submission: nobody is graded."""
+
+
+class GradedClass(list):  # list[dict[str, Any]]: what grade_class always returned
+    """The results.json of every student, plus what went wrong on the grader's side."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: Students whose result is a grader error (no score; regraded on the next run).
+        self.grader_errors: list[str] = []
+        #: Said loudly, the grades stand: the isolation mode had to fall back.
+        self.warnings: list[str] = []
+        #: The grader failed class-wide (grades.csv could not be written): a nonzero exit.
+        self.errors: list[str] = []
+
+
+def _say(text: str) -> None:
+    """A line for the TA on stderr; unencodable text escaped, a closed stderr ignored."""
+    try:
+        print(safe_text(text), file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _prove(lab: Lab, limits: Limits | None) -> Proof:
+    """The isolation mode a known-good submission of this lab ran in (IsolationFailed if none)."""
+    try:
+        return prove_isolation(policy_for(lab), limits_for(lab, limits))
+    except (IsolationUnavailable, ValueError) as error:
+        raise IsolationFailed(str(error)) from None
+
+
+def _finished(future: Any, sid: str, path: Path, lab: Lab, extra: dict[str, Any]) -> StudentReport:
+    """The report a grading thread made; an exception there is that student's grader error."""
+    try:
+        report = future.result()
+    except Exception as exc:  # a grader bug must cost one student, loudly, not the class
+        _log_grader_error(path, "the whole submission")
+        report = StudentReport(
+            sid, path, lab.id, 0.0, lab.max_score, [],
+            grader_errors=[f"The grader failed on this submission ({_error_text(exc)})."],
+        )  # fmt: skip
+    report.extra.update(extra)
+    return report
 
 
 # Re-exported for callers that build sandboxes themselves (the pytest face, Gradescope).

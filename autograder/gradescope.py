@@ -200,9 +200,11 @@ def _run_script(lab_id: str) -> str:
 
 
 def _student(metadata: Path) -> str | None:
+    from .grade import safe_text
+
     try:
         users = json.loads(metadata.read_text()).get("users") or []
-        return str(users[0].get("email") or users[0].get("id")) if users else None
+        return safe_text(str(users[0].get("email") or users[0].get("id"))) if users else None
     except (OSError, ValueError, AttributeError, IndexError):
         return None
 
@@ -228,7 +230,14 @@ def run(
     *,
     limits: Any = None,
 ) -> int:
-    """Grade the one submission Gradescope put in `submission_dir`; always write results.json."""
+    """Grade the one submission Gradescope put in `submission_dir`; always write results.json.
+
+    Returns 0 when the submission was graded (whatever its score); EXIT_GRADER_FAILED when the
+    grader failed (no isolation mode runs a correct submission, the worker could not start, a
+    reference or check raised): results.json then says so and carries no score.
+    """
+    from .grade import GRADER_ERROR_HEADLINE, GRADER_ERROR_STATUS, is_grader_error, scrub
+
     start = time.monotonic()
     secret_file = Path(__file__).resolve().parents[1] / SECRET_NAME
     if secret_file.exists():
@@ -241,21 +250,55 @@ def run(
         print(note)
     try:
         data = _grade(lab, submission_dir, student, limits)
-    except Exception:  # a grader bug must still give Gradescope a result, and the staff a trace
+    except (
+        Exception
+    ) as error:  # a grader bug must still give Gradescope a result, the staff a trace
         print(traceback.format_exc())
-        data = {
-            "score": 0,
-            "output": "The autograder failed on this submission; the course staff will look at it.",
+        why = f"{type(error).__name__}: {error}"[:2000]
+        data = {  # no score: Gradescope's spec allows none when no test has one
+            "output": f"{GRADER_ERROR_HEADLINE}\n{why}",
             "visibility": "visible",
             "stdout_visibility": "hidden",
             "tests": [],
-            "extra_data": {"student": student, "lab": lab.id, "max_score": lab.max_score},
+            "extra_data": {
+                "student": student,
+                "lab": lab.id,
+                "max_score": lab.max_score,
+                "status": GRADER_ERROR_STATUS,
+                "grader_errors": [why],
+            },
         }
     data["execution_time"] = round(time.monotonic() - start, 2)
     data.setdefault("extra_data", {})["gradescope"] = True
-    results.write_text(json.dumps(data, indent=2, ensure_ascii=False))
+    text = json.dumps(scrub(data), indent=2, ensure_ascii=False)
+    results.write_bytes(text.encode("utf-8", "backslashreplace"))
+    if is_grader_error(data):
+        print(f"{lab.id}: GRADER ERROR for {student}, no score written; wrote {results}")
+        for line in data["extra_data"].get("grader_errors", []):
+            print(f"  {line}")
+        return EXIT_GRADER_FAILED
     print(f"{lab.id}: {data['score']:g} / {lab.max_score:g} for {student}; wrote {results}")
     return 0
+
+
+#: run_autograder's exit code when the grader failed (results.json says so, with no score).
+EXIT_GRADER_FAILED = 3
+
+
+def _proven_limits(lab: Any, limits: Any) -> tuple[Any, dict[str, Any]]:
+    """`limits` in the isolation mode a known-good submission ran in, once per run, and what to
+    record about it; raises IsolationUnavailable (a grader error) when no allowed mode can."""
+    from dataclasses import replace
+
+    from .grade import limits_for, policy_for
+    from .sandbox import Limits, prove_isolation
+
+    proof = prove_isolation(policy_for(lab), limits_for(lab, limits))
+    extra: dict[str, Any] = {}
+    if proof.fell_back:
+        print(f"WARNING: {proof.warning()}")  # staff-only stdout
+        extra["isolation_fallback"] = proof.warning()
+    return replace(limits or Limits(), isolation=proof.mode), extra
 
 
 def _grade(lab: Any, submission_dir: Path, student: str, limits: Any) -> dict[str, Any]:
@@ -283,8 +326,10 @@ def _grade(lab: Any, submission_dir: Path, student: str, limits: Any) -> dict[st
     # container at a time, not two (the README's memory table). Other labs' workers never load
     # it, so there the grader computing its references itself is smaller and faster.
     prepare = workers_import_tensorflow(lab)
-    report = grade_submission(preferred[0], lab, limits=limits, student=student, prepare=prepare)
+    proven, proof_extra = _proven_limits(lab, limits)
+    report = grade_submission(preferred[0], lab, limits=proven, student=student, prepare=prepare)
     report.extra["limits"] = asdict(limits_for(lab, limits))
+    report.extra.update(proof_extra)
     data = report.results_json()
     ignored = [f.name for f in preferred[1:]]
     if ignored:
@@ -308,6 +353,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--metadata", type=Path, help="default: ROOT/submission_metadata.json")
     p.add_argument("--results", type=Path, help="default: ROOT/results/results.json")
     args = parser.parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):  # a lone surrogate in a message: escaped, not fatal
+        try:
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError):
+            pass
     root: Path = args.root
     return run(
         args.lab,

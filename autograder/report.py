@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .exercises.predictions import SUITE as PREDICTION_SUITE
-from .grade import stored_results
+from .grade import is_grader_error, safe_text, stored_results
 from .registry import LABS, get_lab
 
 #: Wrong answers listed per prediction.
@@ -66,6 +66,8 @@ class ClassSummary:
     flags: list[Flag] = field(default_factory=list)
     #: prediction test name -> the wrong answers students gave (canonical text -> students)
     predictions: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    #: student -> what failed on the grader's side: no score, left out of every statistic
+    grader_errors: dict[str, str] = field(default_factory=dict)
 
 
 def load_results(dirs: Sequence[Path], lab_id: str | None = None) -> dict[str, dict[str, Any]]:
@@ -133,6 +135,11 @@ def summarize(results: dict[str, dict[str, Any]]) -> ClassSummary:
     for student in summary.students:
         data = results[student]
         extra = data.get("extra_data") or {}
+        if is_grader_error(data):  # not a score: counted apart, regraded on the next run
+            why = " / ".join(str(e) for e in extra.get("grader_errors") or ()) or "grader error"
+            summary.grader_errors[student] = why[:400]
+            summary.flags.append(Flag(student, "grader error (no score)", why[:400]))
+            continue
         summary.scores[student] = float(data.get("score", 0))
         summary.seconds[student] = float(data.get("execution_time", extra.get("seconds", 0)) or 0)
         seen: set[str] = set()
@@ -265,10 +272,11 @@ class _Raw(str):
 
 
 def render(summary: ClassSummary, sources: Sequence[Path]) -> str:
-    n = len(summary.students)
-    scores = list(summary.scores.values())
-    full = sum(1 for s in scores if s >= summary.max_score)
+    n = len(summary.scores)
+    scores = list(summary.scores.values()) or [0.0]
+    full = sum(1 for s in summary.scores.values() if s >= summary.max_score)
     e = html.escape
+    failed = len(summary.grader_errors)
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{e(summary.lab)}: class report</title><style>{CSS}</style></head><body>",
@@ -278,8 +286,20 @@ def render(summary: ClassSummary, sources: Sequence[Path]) -> str:
         f"<span>mean <b>{statistics.mean(scores):.2f}</b> / {summary.max_score:g}</span>"
         f"<span>median <b>{statistics.median(scores):g}</b></span>"
         f"<span><b>{full}</b> full marks</span>"
-        f"<span><b>{len({f.student for f in summary.flags})}</b> flagged</span></p>",
+        f"<span><b>{len({f.student for f in summary.flags})}</b> flagged</span>"
+        + (f"<span><b>{failed}</b> grader errors (no score)</span>" if failed else "")
+        + "</p>",
         "<p class='muted'>From " + e(", ".join(str(s) for s in sources)) + "</p>",
+    ]
+    if failed:
+        parts += [
+            "<h2 id='grader-errors'>Grader errors: not graded yet</h2>",
+            f"<p>The grader itself failed on {failed} submission(s): they have no score and are "
+            "left out of every number on this page. Nothing here is the students' fault; run "
+            "<code>grade</code> again (it regrades them) once the cause below is fixed.</p>",
+            _table(["student", "what failed"], sorted(summary.grader_errors.items())),
+        ]
+    parts += [
         "<h2 id='scores'>Scores</h2>",
         f"<img alt='score histogram' src='{_histogram(summary)}'>",
         "<h2 id='tests'>Pass rate per test</h2>",
@@ -331,7 +351,10 @@ def render(summary: ClassSummary, sources: Sequence[Path]) -> str:
         parts.append("<p>Nothing flagged: no library use, timeout, crash or load error.</p>")
     parts.append("<h2 id='slowest'>Slowest submissions</h2>")
     slow = sorted(summary.seconds.items(), key=lambda kv: -kv[1])[:SLOWEST]
-    rows = [(s, f"{sec:.1f}", f"{summary.scores[s]:g}") for s, sec in slow]
+    rows = [
+        (s, f"{sec:.1f}", f"{summary.scores[s]:g}" if s in summary.scores else "grader error")
+        for s, sec in slow
+    ]
     parts.append(_table(["student", "seconds", "score"], rows, num=(1, 2)))
     parts.append("</body></html>\n")
     return "\n".join(parts)
@@ -344,5 +367,5 @@ def write_class_report(
     sources = [out_dir, *extra_dirs]
     summary = summarize(load_results(sources, lab_id))
     path = out_dir / "report.html"
-    path.write_text(render(summary, sources), encoding="utf-8")
+    path.write_text(safe_text(render(summary, sources)), encoding="utf-8")
     return path

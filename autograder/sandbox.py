@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import glob
 import io
@@ -21,7 +22,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 
@@ -60,6 +61,18 @@ stdout/stderr captured and capped. The grader never unpickles anything from the 
 receives length-prefixed JSON headers and `.npy` arrays whose header is checked (numeric dtype,
 size) before a byte is interpreted. Results, feedback, grades.csv and the resume state are
 written by the parent from its own memory, into a folder no worker can see or write.
+
+Before a class (and once per Gradescope run) the mode proves itself: a known-good submission
+(KNOWN_GOOD) is loaded and called in a worker exactly as a student's is. Auto mode falls back
+(bubblewrap -> unprivileged-uid as root, -> none otherwise) and says so loudly; a forced mode is
+never downgraded: grading stops instead. A worker that fails before the student's code starts
+(it says so with a "started" frame) is a grader error, never the student's crash.
+
+Scratch space is capped in every mode and never the results' file system: bubblewrap's private
+tmpfs; outside it, a tmpfs mounted on the worker's folder when the grader is root with
+CAP_SYS_ADMIN, else the parent measures the folder every SCRATCH_POLL_SECONDS and stops the
+worker at the cap or when the disk under it runs low (RLIMIT_FSIZE still caps each file); the
+grader's own writes wait a full disk out, then are that student's grader error.
 
 The policy layer inside the worker gives clear messages: importing a forbidden library gives a
 stand-in module whose every use raises (and records) "tensorflow.nn.conv2d is not allowed in
@@ -195,6 +208,16 @@ class DeadlineExceeded(Exception):
     """The wall-time limit for the current operation ran out."""
 
 
+class GraderFault(RuntimeError):
+    """The grader's side failed before any of the student's code ran (the worker could not
+    start, the preamble failed, ...): never the student's fault, never a grade."""
+
+
+#: LoadResult.status of a worker that failed before the student's code started. Only the parent
+#: sets it: a worker's reply claiming it is refused (STATUSES does not hold it).
+GRADER_ERROR = "grader_error"
+
+
 # ---------------------------------------------------------------- validation of replies
 
 
@@ -299,6 +322,16 @@ class _Output:
             pass
         finally:
             os.close(fd)
+
+    def mark(self) -> int:
+        """Where the output kept so far ends (for `since`)."""
+        with self.lock:
+            return len(self.kept)
+
+    def since(self, mark: int) -> str:
+        """What was kept after `mark` (what one worker printed before its student code ran)."""
+        with self.lock:
+            return self.kept[mark:].decode("utf-8", errors="backslashreplace")
 
     def text(self) -> str:
         with self.lock:
@@ -570,6 +603,119 @@ def _bwrap_command(policy: Policy, limits: Limits, masks: tuple[tuple[str, str],
     return cmd
 
 
+# ---------------------------------------------------------------- scratch space outside bubblewrap
+
+#: How often the parent measures a worker's scratch folder when it could not mount a tmpfs.
+SCRATCH_POLL_SECONDS = 0.05
+#: Free space a worker's writes must leave on the scratch's file system (the grader's results
+#: may live there too); a worker that goes below it is stopped.
+DISK_RESERVE_BYTES = 64 * 1024**2
+#: Files and folders a scratch folder may hold (measuring more would take too long).
+SCRATCH_MAX_ENTRIES = 20_000
+_MS_NOSUID, _MS_NODEV, _MNT_DETACH = 2, 4, 2
+#: Whether mounting a tmpfs failed once (no CAP_SYS_ADMIN): not tried again in this process.
+_MOUNT_REFUSED: list[bool] = []
+
+
+def scratch_bytes(limits: Limits) -> int:
+    """The size of a worker's scratch space, in every mode (bubblewrap's tmpfs has it too)."""
+    return max(limits.file_bytes * 4, 16 * 1024**2)
+
+
+def _libc():  # noqa: ANN202
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _mount_tmpfs(path: Path, size: int) -> bool:
+    """Mount a private tmpfs of `size` bytes on `path`: a scratch on its own, capped file system.
+
+    Needs root with CAP_SYS_ADMIN (a Linux host, a privileged container); False elsewhere, then
+    the parent measures the folder instead (`_ScratchWatch`).
+    """
+    if _MOUNT_REFUSED or os.geteuid() != 0 or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = _libc()
+        options = f"size={size},mode=0700".encode()
+        flags = _MS_NOSUID | _MS_NODEV
+        if libc.mount(b"tmpfs", os.fsencode(path), b"tmpfs", flags, options) == 0:
+            return True
+    except (OSError, AttributeError):
+        pass
+    _MOUNT_REFUSED.append(True)
+    return False
+
+
+def _unmount(path: Path) -> None:
+    try:
+        _libc().umount2(os.fsencode(path), _MNT_DETACH)
+    except (OSError, AttributeError):
+        pass
+
+
+def _usage(folder: Path, limit: int) -> tuple[int, int]:
+    """(bytes on disk, entries) under `folder`, stopping once `limit` entries were seen."""
+    used = entries = 0
+    stack = [str(folder)]
+    while stack and entries < limit:
+        try:
+            with os.scandir(stack.pop()) as it:
+                for entry in it:
+                    entries += 1
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    used += getattr(info, "st_blocks", 0) * 512 or info.st_size
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+        except OSError:
+            continue
+    return used, entries
+
+
+class _ScratchWatch:
+    """Stops a worker whose scratch folder grows past its cap or eats the disk's last space.
+
+    Used where no tmpfs can be mounted (no CAP_SYS_ADMIN): per-worker accounting with a kill.
+    RLIMIT_FSIZE still caps each file; between two measurements a worker can write at most what
+    the disk takes in SCRATCH_POLL_SECONDS.
+    """
+
+    def __init__(self, folder: Path, cap: int, kill) -> None:  # noqa: ANN001
+        self.folder, self.cap, self.kill = folder, cap, kill
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopped.wait(SCRATCH_POLL_SECONDS):
+            used, entries = _usage(self.folder, SCRATCH_MAX_ENTRIES)
+            try:
+                stats = os.statvfs(self.folder)
+                free = stats.f_bavail * stats.f_frsize
+                # A small disk keeps a quarter of itself free, a big one DISK_RESERVE_BYTES.
+                reserve = min(DISK_RESERVE_BYTES, stats.f_blocks * stats.f_frsize // 4)
+            except OSError:
+                free = reserve = 0
+            why = None
+            if used > self.cap:
+                why = f"more than {self.cap / 1024**2:g} MB of files"
+            elif entries >= SCRATCH_MAX_ENTRIES:
+                why = f"more than {SCRATCH_MAX_ENTRIES} files"
+            elif free < reserve and used > 1024**2:
+                why = f"files until the disk was almost full ({used / 1024**2:.0f} MB)"
+            if why:
+                self.kill(f"your code wrote {why} in its working folder; it was stopped")
+                return
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5.0)
+
+
 # ---------------------------------------------------------------- the worker process
 
 
@@ -610,6 +756,10 @@ class _Process:
         self.drainer = threading.Thread(target=output.drain, args=(out_r,), daemon=True)
         self.drainer.start()
         self.events: list[str] = []
+        #: Set by the worker's "started" frame, sent just before the first student line runs.
+        self.student_started = False
+        #: Why the parent killed the worker itself (its scratch folder grew too big), if it did.
+        self.killed_for: str | None = None
 
     def _limit(self, limits: Limits) -> None:
         # prlimit from the parent rather than preexec_fn: preexec_fn is unsafe with threads.
@@ -678,6 +828,9 @@ class _Process:
                 if len(self.events) < MAX_EVENTS_KEPT:
                     self.events.append(_text(header, "forbidden")[:200])
                 continue
+            if header.get("kind") == "started":
+                self.student_started = True
+                continue
             if header.get("kind") != kind:
                 raise ProtocolError(f"expected a {kind!r} reply")
             count = header.get("n_arrays", 0)
@@ -716,6 +869,8 @@ class _Process:
             code = self.proc.wait(timeout=1.0)
         except subprocess.TimeoutExpired:
             return "crashed", "your code broke the connection to the grader"
+        if self.killed_for:
+            return "crashed", self.killed_for
         if self.mode == "bubblewrap" and code > 128 and code - 128 in _SIGNALS:
             code = -(code - 128)  # bwrap reports a worker killed by signal N as 128 + N
         if code == MEMORY_EXIT_CODE:
@@ -793,6 +948,8 @@ class Sandbox:
         self._load: LoadResult | None = None
         self._events: list[str] = []
         self._uid: int | None = None
+        self._mounted = False
+        self._watch: _ScratchWatch | None = None
         self.masked: tuple[tuple[str, str], ...] = ()
         #: "bubblewrap", "unprivileged-uid" or "none": how this submission's workers run.
         self.isolation = isolation_mode(limits.isolation)
@@ -824,6 +981,9 @@ class Sandbox:
     # -- worker lifecycle
 
     def _stop(self) -> None:
+        if self._watch is not None:
+            self._watch.stop()
+            self._watch = None
         if self._uid is not None:
             # First, and before waiting for the output pipe: the worker and whatever it left
             # behind, detached or not (a detached child may hold the pipe open).
@@ -837,6 +997,9 @@ class Sandbox:
             _UIDS.release(self._uid)
             self._uid = None
         if self._workdir is not None:
+            if self._mounted:
+                _unmount(self._workdir)
+                self._mounted = False
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
 
@@ -856,8 +1019,11 @@ class Sandbox:
                 mode=self.isolation,
             )  # fmt: skip
             return process, BWRAP_SCRATCH
-        # A fresh empty folder per worker: nothing a crashed run wrote is seen by the next.
+        # A fresh empty folder per worker: nothing a crashed run wrote is seen by the next. On a
+        # file system of its own and capped, as in bubblewrap, when root may mount a tmpfs;
+        # else measured by the parent, which stops the worker at the same cap.
         self._workdir = Path(tempfile.mkdtemp(prefix="convlab-sandbox-"))
+        self._mounted = _mount_tmpfs(self._workdir, scratch_bytes(self.limits))
         if self.isolation == "unprivileged-uid":
             _protect_trusted_files()
             self._uid = _UIDS.acquire()
@@ -867,6 +1033,17 @@ class Sandbox:
             command, cwd=self._workdir, env=_worker_env(self._workdir), limits=self.limits,
             output=self._output, mode=self.isolation,
         )  # fmt: skip
+        if not self._mounted:
+            uid = self._uid
+
+            def kill(why: str) -> None:
+                process.killed_for = why
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.proc.pid, signal.SIGKILL)
+                if uid is not None:
+                    _kill_uid(uid)
+
+            self._watch = _ScratchWatch(self._workdir, scratch_bytes(self.limits), kill)
         return process, str(self._workdir)
 
     def _start(self) -> LoadResult:
@@ -877,6 +1054,7 @@ class Sandbox:
             return LoadResult(False, "timeout", self._total_message())
         seconds = min(self.limits.load_seconds, remaining)
         deadline = begin + seconds
+        mark = self._output.mark()
         process, scratch = self._launch()
         self._process = process
         rlimits = _rlimits(self.limits)
@@ -909,6 +1087,9 @@ class Sandbox:
         try:
             process.send(setup, [], deadline)
             header, _ = process.receive("loaded", 0, deadline)
+            if not process.student_started:  # the lab's own setup failed in the worker
+                self._stop()
+                return self._fault(mark, begin, _text(header, "message") or "no reason given")
             status = _text(header, "status")
             if status not in STATUSES:
                 raise ProtocolError("unknown status")
@@ -921,6 +1102,8 @@ class Sandbox:
             result = LoadResult(status == "ok", status, message, tuple(defined[:MAX_ARRAYS]))
         except DeadlineExceeded:
             self._stop()
+            if not process.student_started:
+                return self._fault(mark, begin, f"it did not start within {seconds:g} s")
             why = (
                 self._total_message()
                 if seconds < self.limits.load_seconds
@@ -928,11 +1111,20 @@ class Sandbox:
             )
             result = LoadResult(False, "timeout", why)
         except WorkerGone:
+            if not process.student_started:
+                try:
+                    why = f"it exited with code {process.proc.wait(timeout=5.0)}"
+                except subprocess.TimeoutExpired:
+                    why = "it closed its connection"
+                self._stop()
+                return self._fault(mark, begin, why)
             status, message = process.exit_status(self.limits)
             self._stop()
             result = LoadResult(False, status, "while loading your code: " + message)
         except ProtocolError as error:
             self._stop()
+            if not process.student_started:
+                return self._fault(mark, begin, f"invalid reply: {error}")
             message = f"while loading your code: the worker sent an invalid reply ({error})"
             result = LoadResult(False, "crashed", message)
         attempted = tuple(dict.fromkeys(process.events))
@@ -942,8 +1134,20 @@ class Sandbox:
         result.seconds = time.monotonic() - begin
         return result
 
+    def _fault(self, mark: int, begin: float, what: str) -> LoadResult:
+        """A worker that failed before the student's code started: the grader's fault."""
+        said = " ".join(self._output.since(mark).split())[-600:]
+        message = (
+            f"the grader's worker ({self.isolation}) failed before the submission's code ran: "
+            f"{what}" + (f"; it printed: {said}" if said else "")
+        )
+        return LoadResult(False, GRADER_ERROR, message, seconds=time.monotonic() - begin)
+
     def load(self) -> LoadResult:
-        """Start the worker and run the preamble and the student's code (once)."""
+        """Start the worker and run the preamble and the student's code (once).
+
+        A worker that fails before the student's code starts gives status GRADER_ERROR.
+        """
         if self._load is None:
             self._load = self._start()
         return self._load
@@ -965,11 +1169,15 @@ class Sandbox:
         a measurement of the grader's own that no thread of the student's can slow down.
         """
         load = self.load()
+        if load.status == GRADER_ERROR:
+            raise GraderFault(load.message)
         if load.status in ("timeout", "crashed") or (load.status == "memory" and not load.defined):
             message = f"your code could not be loaded, so {function} was not run: {load.message}"
             return CallResult(load.status, message=message)
         if self._process is None:
             reload = self._start()
+            if reload.status == GRADER_ERROR:
+                raise GraderFault(reload.message)
             if reload.status in ("timeout", "crashed", "memory"):
                 self._stop()
                 return CallResult(reload.status, message=reload.message)
@@ -1197,6 +1405,104 @@ def _signal_all(pids: Sequence[str], signum: int) -> None:
             pass
 
 
+# ---------------------------------------------------------------- proving a mode before grading
+
+#: A correct submission the grader knows without solutions/: it loads, writes to its scratch,
+#: calls numpy and returns an array, as every honest submission does. Run in a worker exactly as
+#: a student's code is (the lab's policy and limits) before anyone is graded.
+KNOWN_GOOD = """\
+import numpy as np
+
+
+def convlab_known_good(x):
+    with open("known-good.txt", "w") as f:  # the scratch folder is writable
+        f.write("ok")
+    return np.asarray(x, dtype=float) * 2.0 + 1.0
+"""
+KNOWN_GOOD_FUNCTION = "convlab_known_good"
+#: The order auto mode tries; "none" only for a grader that is not root (as root, student code
+#: without isolation could read the course secret: better stop than grade like that).
+FALLBACK_ORDER = ("bubblewrap", "unprivileged-uid", "none")
+
+
+@dataclass(frozen=True)
+class Proof:
+    """The isolation mode that ran the known-good submission, and the modes that could not."""
+
+    mode: str
+    failed: tuple[tuple[str, str], ...] = ()  # (mode, why) of each mode tried before `mode`
+
+    @property
+    def fell_back(self) -> bool:
+        return bool(self.failed)
+
+    def warning(self) -> str:
+        """The loud line to print when a mode had to be given up ('' when none was)."""
+        if not self.failed:
+            return ""
+        lost = "; ".join(f"{mode}: {why}" for mode, why in self.failed)
+        return f"isolation fell back to {self.mode!r}: a correct submission could not run in {lost}"
+
+
+def prove_mode(mode: str, policy: Policy, limits: Limits) -> str | None:
+    """Run KNOWN_GOOD in `mode` as a student's code is run; None when it worked, else why not."""
+    try:
+        with Sandbox(
+            KNOWN_GOOD,
+            policy=policy,
+            limits=replace(limits, isolation=mode),
+            filename="known_good.py",
+        ) as box:
+            load = box.load()
+            if not load.ok or KNOWN_GOOD_FUNCTION not in load.defined:
+                return f"loading it gave {load.status}: {load.message}"[:600]
+            x = np.arange(6, dtype=float).reshape(2, 3)
+            result = box.call(KNOWN_GOOD_FUNCTION, x)
+            if result.status != "ok":
+                return f"calling it gave {result.status}: {result.message}"[:600]
+            if not (
+                isinstance(result.value, np.ndarray) and np.array_equal(result.value, x * 2 + 1)
+            ):
+                return "it returned a wrong value"
+    except Exception as error:  # the sandbox itself could not start (no bwrap, EPERM, ...)
+        return f"{type(error).__name__}: {error}"[:600]
+    return None
+
+
+def prove_isolation(policy: Policy, limits: Limits) -> Proof:
+    """The isolation mode to grade in, proven by running a correct submission in it.
+
+    A forced mode (`limits.isolation` or $CONVLAB_ISOLATION) is tried alone and never
+    downgraded; auto mode tries bubblewrap, then unprivileged-uid (root) or none (not root).
+    Raises IsolationUnavailable, naming every mode tried and why, when none can run correct
+    code: never grade in a mode that would give an honest student a 0.
+    """
+    want = (limits.isolation or os.environ.get(ISOLATION_ENV) or "auto").strip().lower()
+    if want == "auto":
+        candidates = [
+            m for m in FALLBACK_ORDER
+            if (m != "bubblewrap" or bubblewrap_works())
+            and (m != "unprivileged-uid" or os.geteuid() == 0)
+            and (m != "none" or os.geteuid() != 0)
+        ]  # fmt: skip
+    else:
+        candidates = [isolation_mode(want)]  # IsolationUnavailable for an unavailable forced mode
+    failed: list[tuple[str, str]] = []
+    for mode in candidates:
+        why = prove_mode(mode, policy, limits)
+        if why is None:
+            return Proof(mode, tuple(failed))
+        failed.append((mode, why))
+    tried = "; ".join(f"{mode}: {why}" for mode, why in failed)
+    forced = (
+        "" if want == "auto" else f" (forced by {ISOLATION_ENV} or --isolation; not downgraded)"
+    )
+    raise IsolationUnavailable(
+        f"no isolation mode can run a correct submission here{forced}, so nobody was graded. "
+        f"Tried {tried}"
+    )
+
+
 def _forbidden_message(attempted: tuple[str, ...], message: str) -> str:
     if "not allowed in this lab" in message:
         return message  # the worker's own error names the use and the student's line
@@ -1212,10 +1518,13 @@ __all__ = [
     "SANDBOX_LIMITS_DOC",
     "CallResult",
     "CpuSample",
+    "GraderFault",
     "IsolationUnavailable",
+    "Proof",
     "Limits",
     "LoadResult",
     "Policy",
     "Sandbox",
     "isolation_mode",
+    "prove_isolation",
 ]

@@ -326,7 +326,8 @@ def test_heatmap_pictures_an_nhwc_plane(tmp_path: Path) -> None:
 def test_a_failing_report_costs_only_that_student(
     toy: SplitChannels, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Does an error while writing one student's report leave the class run and the others?"""
+    """Does an error while writing one student's report leave the class run and the others,
+    and make that student a grader error (no score), not a 0?"""
     folder = tmp_path / "class"
     folder.mkdir()
     (folder / "ada.py").write_text(RIGHT)
@@ -344,8 +345,8 @@ def test_a_failing_report_costs_only_that_student(
                           limits=FAST_LIMITS)  # fmt: skip
     by_student = {r["extra_data"]["student"]: r for r in results}
     assert by_student["ada"]["score"] == 3.0
-    assert by_student["bob"]["score"] == 0.0
-    assert "The grader failed on this submission (RuntimeError" in by_student["bob"]["output"]
+    assert "score" not in by_student["bob"] and results.grader_errors == ["bob"]
+    assert "could not write this result (RuntimeError" in by_student["bob"]["output"]
     assert (out / "ada.json").exists() and (out / "bob.json").exists()
 
 
