@@ -7,6 +7,13 @@ import sys
 from pathlib import Path
 
 from .registry import LABS, get_lab
+from .safe_text import printable
+
+
+def _say(text: object, *, file=None) -> None:  # noqa: ANN001
+    """print, with control characters escaped: a file name, id or message from a submission
+    never moves the TA's cursor, recolours or retitles their terminal."""
+    print(printable(str(text)), file=file or sys.stdout)
 
 
 def _guess_lab(path: Path) -> str | None:
@@ -17,7 +24,7 @@ def _guess_lab(path: Path) -> str | None:
 
 
 def _fail(message: str, code: int = 2) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    _say(f"error: {message}", file=sys.stderr)
     return code
 
 
@@ -32,9 +39,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         return _fail(f"which lab is {args.notebook}? Pass --lab, one of: {', '.join(LABS)}")
     report = grade_submission(args.notebook, get_lab(lab_id), hidden=False)
     for problem in report.problems:
-        print(f"! {problem}")
+        _say(f"! {problem}")
     for test in report.tests:
-        print(test.output)
+        _say(test.output)
     print(f"\nVisible tests: {report.score:g} / {report.max_score:g} points.")
     print("Hidden tests run at grading time on cases drawn for you; pass these first.")
     return 0 if report.score >= report.max_score and not report.problems else 1
@@ -84,7 +91,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     except GradeError as error:
         return _fail(str(error))
     scores = [r["score"] for r in results]
-    print(
+    _say(
         f"graded {len(results)} submissions for {lab.id}: "
         f"mean {sum(scores) / max(len(scores), 1):.2f} / {lab.max_score:g}; "
         f"results in {out}/ (grades.csv, feedback/, grades.png); "
@@ -102,7 +109,7 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
     except BundleError as error:
         return _fail(str(error))
     kind = "a TRIAL bundle (no course secret)" if not secret else "with the course secret"
-    print(
+    _say(
         f"wrote {path}, {kind}: upload it as the autograder of a Gradescope programming "
         "assignment (Ubuntu 22.04 or 24.04 base image)"
     )
@@ -116,7 +123,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         path = write_class_report(args.out_dir, extra_dirs=args.more, lab_id=args.lab)
     except ReportError as error:
         return _fail(str(error))
-    print(f"wrote {path}")
+    _say(f"wrote {path}")
     return 0
 
 
