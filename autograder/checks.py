@@ -83,7 +83,8 @@ def shown(value: Any) -> str:
         and abs(int(value)) <= SHOWN_INT_LIMIT
     ):
         return str(int(value))
-    return f"a {kind_of(value)}"
+    kind = kind_of(value)
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
 def shown_type(value: Any, type_name: str) -> str:

@@ -224,6 +224,7 @@ _GRADER_TEXTS = tuple(
 )
 #: A line number quoted without the grader's copy of the submission to check it against.
 MAX_LINE_SHOWN = 99_999
+INVALID_REPLY = "the process running your code sent an invalid reply"
 WITHHELD_NOTE = (
     "(On cases drawn for you, what your code says or prints is not shown; the self-check "
     "cases, seed 0, show it in full.)"
@@ -338,6 +339,8 @@ def withheld(returned: Returned, function: str, lab: Lab, source: _Source | None
         first = message.split("\n", 1)[0]
         if any(p.fullmatch(first) for p in _GRADER_TEXTS):
             text = first
+        elif first.startswith(INVALID_REPLY):  # the reason in brackets could quote the reply
+            text = INVALID_REPLY
         elif status == Status.FORBIDDEN:
             names = _forbidden_names(tuple(returned.forbidden or ()), lab)
             text = (
