@@ -476,3 +476,61 @@ def test_corpus_fixtures_document_their_attack():
         head = path.read_text().split("\nimport", 1)[0]
         assert head.startswith("# Hostile fixture (issue 19)") and "# Expected:" in head, path
         assert MARKER not in path.read_text(), path
+
+
+#: A conv2d answer cell for nbgrader: the exception attack with the markup one's text.
+NBGRADER_ANSWER = """
+import numpy as np
+
+BREAKOUT = "\\n```\\n<img src=x onerror=alert(1)><script>alert(2)</script>"
+BREAKOUT += "\\x1b[2J\\x1b]0;pwned\\x07"
+print("top level" + BREAKOUT)
+
+
+def conv2d(inputs, filters, strides, padding):
+    raise ValueError("LE" + "AK" + repr(np.asarray(inputs).ravel().tolist()) + BREAKOUT)
+"""
+
+
+@pytest.mark.slow
+def test_nbgrader_feedback_reads_no_case_back(tmp_path, monkeypatch):
+    """nbgrader's path: autograde and generate_feedback on the attack beside an honest student;
+    the graded test cells and the feedback HTML quote no drawn input and no raw markup."""
+    from autograder.classroom import (
+        make_course,
+        nbgrader,
+        solution_answers,
+        student_notebook,
+        submit,
+    )
+
+    monkeypatch.setenv("CONVLAB_COURSE_SECRET", "messages-test-secret")
+    course = make_course(tmp_path / "course", LAB.id)
+    answers = solution_answers(LAB.id)
+    submit(course, LAB.id, "ada", student_notebook(LAB.id, answers, root=course))
+    attack = {**answers, "conv2d": NBGRADER_ANSWER}
+    submit(course, LAB.id, "mel", student_notebook(LAB.id, attack, root=course))
+    for args in (("autograde", LAB.id), ("generate_feedback", LAB.id)):
+        run = nbgrader(course, *args)
+        assert run.returncode == 0, run.stderr[-2000:]
+    graded = course / "autograded" / "mel" / LAB.id / f"{LAB.id}.ipynb"
+    html = (course / "feedback" / "mel" / LAB.id / f"{LAB.id}.html").read_text()
+    cells = nbformat_read(graded)
+    verdicts = [o.get("text", "") for c in cells for o in c.get("outputs", [])
+                if "graded outside your notebook" in o.get("text", "")]  # fmt: skip
+    assert verdicts and all(MARKER not in v and not CONTROLS.search(v.replace("\n", ""))
+                            for v in verdicts)  # fmt: skip
+    assert any("conv2d raised ValueError at cell 'conv2d', line " in v for v in verdicts)
+    drawn = _drawn_values("mel")
+    assert not [v for v in drawn if v in html] and not [v for v in drawn if v in "".join(verdicts)]
+    # (the kernel's own output of the answer cell is nbgrader's: only the verdicts are checked
+    # for control characters; its markup is escaped all the same)
+    assert "<img src=x" not in html and "<script>alert" not in html
+    ada = (course / "feedback" / "ada" / LAB.id / f"{LAB.id}.html").read_text()
+    assert "✔ conv2d — hidden (hidden)" in ada and "conv2d raised" not in ada
+
+
+def nbformat_read(path: Path) -> list:
+    import nbformat
+
+    return nbformat.read(path, as_version=4).cells
