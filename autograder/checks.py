@@ -87,6 +87,13 @@ def shown(value: Any) -> str:
     return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
+def shown_ints(values: tuple[int, ...]) -> str:
+    """Whole numbers a student returned, as a message quotes them (see `shown`)."""
+    if not is_secret_case():
+        return str(values)
+    return "(" + ", ".join(shown(v) for v in values) + ("," if len(values) == 1 else "") + ")"
+
+
 def shown_type(value: Any, type_name: str) -> str:
     """The type a message names: the worker's name for it, or the grader's on a drawn case."""
     if is_secret_case():

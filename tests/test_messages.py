@@ -200,6 +200,17 @@ def test_whole_numbers_are_quoted_only_small_on_drawn_cases(value, count, drawn_
     assert public_says in _failure(as_ints, returned, "f", count)
 
 
+def test_returned_sizes_are_quoted_small_or_by_kind():
+    """Do the size exercises (receptive field, SAME padding) quote a drawn case's returned
+    numbers only when small?"""
+    from autograder.checks import shown_ints
+
+    assert shown_ints((3, 123456789)) == "(3, 123456789)"
+    with secret_case():
+        assert shown_ints((3, 123456789)) == "(3, an int)"
+        assert shown_ints((4,)) == "(4,)"
+
+
 def test_array_checks_quote_no_value_on_drawn_cases():
     """Do a scalar, a non-numeric value and a wrong array on a drawn case get messages with no
     number or name the student chose?"""
