@@ -220,7 +220,20 @@ _GRADER_TEXTS = tuple(
         r"(?: \(this also happens when memory runs out\))?",
         r"your code ended the process with exit code -?[0-9]{1,3}",
         r"your code broke the connection to the grader",
+        r"your code called exit\((?:-?[0-9]{1,3}|None|True|False)\)",
+        r"[A-Za-z_][A-Za-z0-9_]{0,80} returned [0-9.]+ MiB of numbers; the limit is [0-9.]+ MiB",
     )
+)
+#: The worker's "returned a <type>" for a value it cannot send: the type named only when it is
+#: one of Python's own (a class the student defines could be named after the inputs).
+_RETURNED_TYPE = re.compile(
+    r"(?P<function>[A-Za-z_][A-Za-z0-9_]{0,80}) returned a (?P<type>[A-Za-z_][A-Za-z0-9_]{0,40}); "
+    r"expected a numpy array"
+)
+KNOWN_TYPES = frozenset(
+    {name for name, value in vars(builtins).items() if isinstance(value, type)}
+    | {"function", "generator", "module", "method", "builtin_function_or_method", "NoneType"}
+    | {"coroutine", "ellipsis", "NotImplementedType", "cell", "code", "frame"}
 )
 #: A line number quoted without the grader's copy of the submission to check it against.
 MAX_LINE_SHOWN = 99_999
@@ -341,6 +354,12 @@ def withheld(returned: Returned, function: str, lab: Lab, source: _Source | None
             text = first
         elif first.startswith(INVALID_REPLY):  # the reason in brackets could quote the reply
             text = INVALID_REPLY
+        elif (
+            status == Status.BAD_RETURN
+            and (match := _RETURNED_TYPE.fullmatch(first))
+            and match.group("type") in KNOWN_TYPES
+        ):
+            text = f"{function} returned a {match.group('type')}; expected a numpy array"
         elif status == Status.FORBIDDEN:
             names = _forbidden_names(tuple(returned.forbidden or ()), lab)
             text = (
