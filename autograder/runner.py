@@ -124,6 +124,7 @@ def run_test(
     results: list[CaseResult] = []
     stopped: str | None = None
     used_forbidden: list[str] = []
+    source = _source_of(call) if secret else None
     for case, exp in zip(cases, expected, strict=True):
         if stopped:
             break
@@ -133,7 +134,7 @@ def run_test(
         returned = call(fname, *_copy_args(case.args))
         policy.explain_stub(returned, fname)  # the released stub, said the same on every path
         if secret:
-            returned = withheld(returned, fname, lab, _source_of(call))
+            returned = withheld(returned, fname, lab, source)
         with secret_case(secret):
             results.append(_checked(case, returned, exp, fname))
         if returned.status in STOP_STATUSES:
