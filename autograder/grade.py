@@ -29,7 +29,7 @@ from .forbidden import scan
 from .reference import prepared
 from .registry import Item, Lab, Test, get_lab
 from .runner import TestResult, run_test
-from .safe_text import fenced, markdown_inline, one_line
+from .safe_text import fenced, markdown_inline, one_line, printable
 from .sandbox import CallResult, Limits, Policy, Sandbox, isolation_mode
 from .submission import Submission, find_submissions, read_submission, safe_id, student_id
 
@@ -68,7 +68,7 @@ class StudentReport:
         The spec has no top-level `max_score`: it is kept in `extra_data` with everything the
         class report reads (limits, seconds, per-test mistakes and why a test stopped).
         """
-        summary = "\n".join(self.problems) if self.problems else ""
+        summary = printable("\n".join(self.problems)) if self.problems else ""
         extra: dict[str, Any] = {
             "student": self.student,
             "lab": self.lab,

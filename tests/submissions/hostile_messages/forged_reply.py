@@ -7,8 +7,9 @@
 # appears. 0 points.
 import os
 
-import __main__ as worker
 import numpy as np
+
+import __main__ as worker
 
 STATUSES = ["error", "timeout", "memory", "bad_return", "crashed", "forbidden"]
 
@@ -23,7 +24,5 @@ def conv2d(inputs, filters, strides, padding):
         "memory": f"your code ran out of memory (limit 1 GiB)\n{data}",
     }.get(status, data)
     worker.send_message({"kind": "event", "forbidden": data})
-    worker.send_message(
-        {"kind": "result", "status": status, "message": message, "type_name": data}
-    )
+    worker.send_message({"kind": "result", "status": status, "message": message, "type_name": data})
     os._exit(0)

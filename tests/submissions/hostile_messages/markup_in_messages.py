@@ -2,7 +2,7 @@
 # line of ``` (then a fake "Score: 25 / 25"), raw HTML (<img onerror>, <script>), an HTML
 # comment hiding text, a markdown link and image to javascript: URLs, ANSI escape sequences
 # (clear screen, set the terminal title), a NUL byte, bidi overrides, and a 100 000-character
-# message.
+# message; the same text raised at the top level (a problem every report lists).
 # Expected: in every report (self-check and grade of record, markdown, results.json, nbgrader's
 # cells, the class report, the terminal) all of it is shown as text: no raw HTML, no link, no
 # control character, no fence closed early; the long message is clipped. 0 points.
@@ -20,3 +20,6 @@ def conv2d(inputs, filters, strides, padding):
     if np.asarray(inputs).size % 2:
         raise ValueError(BREAKOUT + "x" * 100_000)
     raise RuntimeError(BREAKOUT)
+
+
+raise RuntimeError("top level" + BREAKOUT)
