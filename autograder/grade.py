@@ -76,7 +76,7 @@ class StudentReport:
             "seconds": round(self.seconds, 3),
             "submission_sha256": self.sha256,
             "grader_version": GRADER_VERSION,
-            "problems": list(self.problems),
+            "problems": [printable(p) for p in self.problems],
         }
         if self.isolation:
             extra["isolation"] = self.isolation
