@@ -7,12 +7,19 @@ import sys
 from pathlib import Path
 
 from .registry import LABS, get_lab
+from .safe_text import printable
 from .submission import LAYOUTS
 
 #: Exit codes: 0 every submission graded; 1 `check` found a failing test; 2 bad input (a missing
 #: path, nothing to grade, ...); 3 the grader failed (no isolation mode runs correct code, a
 #: submission's grader error, grades.csv not written): rerun once fixed, nothing is lost.
 EXIT_GRADER_FAILED = 3
+
+
+def _say(text: object, *, file=None) -> None:  # noqa: ANN001
+    """print, with control characters escaped: a file name, id or message from a submission
+    never moves the TA's cursor, recolours or retitles their terminal."""
+    print(printable(str(text)), file=file or sys.stdout)
 
 
 def _guess_lab(path: Path) -> str | None:
@@ -23,7 +30,7 @@ def _guess_lab(path: Path) -> str | None:
 
 
 def _fail(message: str, code: int = 2) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    _say(f"error: {message}", file=sys.stderr)
     return code
 
 
@@ -41,12 +48,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     if report.grader_error:  # not the notebook's fault: no verdict to show
         print("! The grader itself failed, so these checks say nothing about your code:")
         for error in report.grader_errors:
-            print(f"! {error}")
+            _say(f"! {error}")
         return EXIT_GRADER_FAILED
     for problem in report.problems:
-        print(f"! {problem}")
+        _say(f"! {problem}")
     for test in report.tests:
-        print(test.output)
+        _say(test.output)
     print(f"\nVisible tests: {report.score:g} / {report.max_score:g} points.")
     print("Hidden tests run at grading time on cases drawn for you; pass these first.")
     return 0 if report.score >= report.max_score and not report.problems else 1
@@ -101,19 +108,19 @@ def cmd_grade(args: argparse.Namespace) -> int:
         return _fail(str(error))
     failed = set(getattr(results, "grader_errors", ()))
     scores = [r["score"] for r in results if "score" in r]  # a grader error has none
-    print(
+    _say(
         f"graded {len(scores)} submissions for {lab.id}: "
         f"mean {sum(scores) / max(len(scores), 1):.2f} / {lab.max_score:g}; "
         f"results in {out}/ (grades.csv, feedback/, grades.png); "
         f"class report: python -m autograder report {out}"
     )
     for warning in getattr(results, "warnings", ()):
-        print(f"warning: {warning}", file=sys.stderr)
+        _say(f"warning: {warning}", file=sys.stderr)
     errors = list(getattr(results, "errors", ()))
     for error in errors:
-        print(f"error: {error}", file=sys.stderr)
+        _say(f"error: {error}", file=sys.stderr)
     if failed:
-        print(
+        _say(
             f"error: the GRADER failed on {len(failed)} submission(s), which have no score (not "
             f"a 0): {', '.join(sorted(failed))}. Their feedback and the messages above say why; "
             "run the same command again to regrade them.",
@@ -133,7 +140,7 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
     except BundleError as error:
         return _fail(str(error))
     kind = "a TRIAL bundle (no course secret)" if not secret else "with the course secret"
-    print(
+    _say(
         f"wrote {path}, {kind}: upload it as the autograder of a Gradescope programming "
         "assignment (Ubuntu 22.04 or 24.04 base image)"
     )
@@ -147,7 +154,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         path = write_class_report(args.out_dir, extra_dirs=args.more, lab_id=args.lab)
     except ReportError as error:
         return _fail(str(error))
-    print(f"wrote {path}")
+    _say(f"wrote {path}")
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,80 @@ VARIANT_TOL_FACTOR = 4
 
 Explain = Callable[[tuple[int, ...]], tuple[str, str | None]]
 Variants = Callable[[], dict[str, tuple[Any, str]]]
+
+#: Is the case being checked drawn from the course secret (a hidden case, or a grade-of-record
+#: case the student has never seen)? Then a message states only what the grader knows about the
+#: case: shapes, counts, where, the likely mistake; never text, numbers or type names the
+#: student's code chose, which could carry the case's inputs (or the expected answer) out.
+_SECRET_CASE: contextvars.ContextVar[bool] = contextvars.ContextVar("secret_case", default=False)
+#: A whole number returned for a drawn case is quoted only up to this size (sizes are small).
+SHOWN_INT_LIMIT = 9999
+
+
+@contextlib.contextmanager
+def secret_case(secret: bool = True) -> Iterator[None]:
+    """Check the cases inside this block as drawn from the course secret (see `_SECRET_CASE`)."""
+    token = _SECRET_CASE.set(secret)
+    try:
+        yield
+    finally:
+        _SECRET_CASE.reset(token)
+
+
+def is_secret_case() -> bool:
+    return _SECRET_CASE.get()
+
+
+def kind_of(value: Any) -> str:
+    """A returned value's kind in the grader's words (the student's class names are not shown:
+    a class made at run time can be named after the inputs)."""
+    if value is None:
+        return "None"
+    for kinds, name in (
+        (bool | np.bool_, "bool"),
+        (int | np.integer, "int"),
+        (float | np.floating, "float"),
+        (complex | np.complexfloating, "complex"),
+        (str, "str"),
+        (bytes, "bytes"),
+        (np.ndarray, "numpy array"),
+        (tuple, "tuple"),
+        (list, "list"),
+        (set | frozenset, "set"),
+        (dict, "dict"),
+    ):
+        if isinstance(value, kinds):
+            return name
+    return "object"
+
+
+def shown(value: Any) -> str:
+    """`value` quoted for a message: its repr (at most 80 characters), but for a case drawn from
+    the secret only a small whole number; anything else is named by its kind."""
+    if not is_secret_case():
+        return _short_repr(value)
+    if (
+        isinstance(value, int | np.integer)
+        and not isinstance(value, bool | np.bool_)
+        and abs(int(value)) <= SHOWN_INT_LIMIT
+    ):
+        return str(int(value))
+    kind = kind_of(value)
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
+
+def shown_ints(values: tuple[int, ...]) -> str:
+    """Whole numbers a student returned, as a message quotes them (see `shown`)."""
+    if not is_secret_case():
+        return str(values)
+    return "(" + ", ".join(shown(v) for v in values) + ("," if len(values) == 1 else "") + ")"
+
+
+def shown_type(value: Any, type_name: str) -> str:
+    """The type a message names: the worker's name for it, or the grader's on a drawn case."""
+    if is_secret_case():
+        return kind_of(value)
+    return type_name or type(value).__name__
 
 
 class Tier(StrEnum):
@@ -132,7 +207,8 @@ def as_array(value: Any, type_name: str, function: str, expected: NDArray[Any]) 
     if np.isscalar(value) and expected.ndim > 0:
         raise CheckFailure(
             Tier.TYPE,
-            f"{function} returned a single {type(value).__name__} ({value!r}); "
+            f"{function} returned a single {shown_type(value, type(value).__name__)}"
+            f"{'' if is_secret_case() else f' ({value!r})'}; "
             f"expected an array of shape {expected.shape}.",
         )
     try:
@@ -142,7 +218,7 @@ def as_array(value: Any, type_name: str, function: str, expected: NDArray[Any]) 
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise CheckFailure(
             Tier.TYPE,
-            f"{function} returned a {type_name or type(value).__name__} that is not a "
+            f"{function} returned a {shown_type(value, type_name)} that is not a "
             f"numeric array; expected a numpy array of shape {expected.shape}.",
         )
     return arr
@@ -235,11 +311,19 @@ def compare_values(
     where = tuple(int(i) for i in np.unravel_index(int(err.argmax()), err.shape))
     rel = float(err.max()) / max(float(np.abs(expected).max()), 1e-12)
     n_bad = int((err > tol).sum())
-    msg = (
-        f"{n_bad} of {err.size} values differ from {oracle}; the largest error is "
-        f"{float(err.max()):.3g} (relative {rel:.2g}, tolerance {tol:.2g}) at index {where}: "
-        f"yours {float(arr[where]):.6g}, expected {float(expected[where]):.6g}."
-    )
+    if is_secret_case():
+        # Your values and the expected ones are the case's secret: a wrong answer chosen on
+        # purpose would read the expected output back one value per round.
+        msg = (
+            f"{n_bad} of {err.size} values differ from {oracle} by more than the tolerance "
+            f"({tol:.2g}); the largest error is at index {where}."
+        )
+    else:
+        msg = (
+            f"{n_bad} of {err.size} values differ from {oracle}; the largest error is "
+            f"{float(err.max()):.3g} (relative {rel:.2g}, tolerance {tol:.2g}) at index "
+            f"{where}: yours {float(arr[where]):.6g}, expected {float(expected[where]):.6g}."
+        )
     mistake = _matching_mistakes(whole if whole is not None else [arr], variants, tol)
     if mistake:
         msg += f" Likely mistake: {mistake}"
@@ -297,7 +381,7 @@ def check_arrays(
         if not isinstance(value, tuple | list) or len(value) != n:
             raise CheckFailure(
                 Tier.TYPE,
-                f"{function} returned a {returned.type_name or type(value).__name__}; "
+                f"{function} returned a {shown_type(value, returned.type_name)}; "
                 f"expected a tuple of {n} arrays.",
             )
         for k, (v, e, layout) in enumerate(zip(value, expected, layouts, strict=True)):
@@ -352,7 +436,7 @@ def as_ints(returned: Returned, function: str, count: int) -> tuple[int, ...]:
         raise CheckFailure(Tier.CALL, returned.message or f"{function} did not return.")
     value = returned.value
     what = "an int" if count == 1 else f"{count} ints"
-    shown = _short_repr(value)
+    quoted = shown(value)
     if value is None:
         raise CheckFailure(
             Tier.TYPE, f"{function} returned None; expected {what}. Missing `return`?"
@@ -362,23 +446,23 @@ def as_ints(returned: Returned, function: str, count: int) -> tuple[int, ...]:
     except Exception:
         seq = []
     if len(seq) != count:
-        raise CheckFailure(Tier.TYPE, f"{function} returned {shown}; expected {what}.")
+        raise CheckFailure(Tier.TYPE, f"{function} returned {quoted}; expected {what}.")
     out = []
     for v in seq:
         if isinstance(v, bool | np.bool_) or not isinstance(
             v, int | float | np.integer | np.floating
         ):
-            raise CheckFailure(Tier.TYPE, f"{function} returned {shown}; expected {what}.")
+            raise CheckFailure(Tier.TYPE, f"{function} returned {quoted}; expected {what}.")
         if not math.isfinite(float(v)):
             raise CheckFailure(
                 Tier.TYPE,
-                f"{function} returned {shown}, not a whole number: sizes and paddings are "
+                f"{function} returned {quoted}, not a whole number: sizes and paddings are "
                 "finite integers (look for a division by zero or float('inf')).",
             )
         if float(v) != int(v):
             raise CheckFailure(
                 Tier.TYPE,
-                f"{function} returned {shown}, not a whole number: sizes and paddings are "
+                f"{function} returned {quoted}, not a whole number: sizes and paddings are "
                 "integers (use // or math.ceil).",
             )
         out.append(int(v))

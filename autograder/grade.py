@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 from tqdm import tqdm
@@ -29,6 +30,7 @@ from .forbidden import scan
 from .reference import prepared
 from .registry import Item, Lab, Test, get_lab
 from .runner import TestResult, run_test
+from .safe_text import fenced, markdown_inline, one_line, printable
 from .sandbox import (
     GRADER_ERROR,
     CallResult,
@@ -98,7 +100,7 @@ class StudentReport:
         The spec has no top-level `max_score`: it is kept in `extra_data` with everything the
         class report reads (limits, seconds, per-test mistakes and why a test stopped).
         """
-        summary = "\n".join(self.problems) if self.problems else ""
+        summary = printable("\n".join(self.problems)) if self.problems else ""
         extra: dict[str, Any] = {
             "student": self.student,
             "lab": self.lab,
@@ -106,7 +108,7 @@ class StudentReport:
             "seconds": round(self.seconds, 3),
             "submission_sha256": self.sha256,
             "grader_version": GRADER_VERSION,
-            "problems": list(self.problems),
+            "problems": [printable(p) for p in self.problems],
         }
         if self.isolation:
             extra["isolation"] = self.isolation
@@ -234,7 +236,8 @@ def grade_submission(
     `hidden=False` runs the visible suites only (a student's self-check). `fresh` (default: as
     `hidden`) draws the visible suites from the course secret + lab + student + suite instead of
     the public seed 0: the grade of record never re-uses the cases a student can see beforehand.
-    What the code prints during hidden tests is left out of the report's output.
+    What the code prints during hidden tests, or any test drawn for the student, is left out of
+    the report's output (with `fresh`, only what the top level printed is kept).
 
     `prepare` computes every TensorFlow answer the tests need in a short-lived process before
     the student's code starts (reference.prepared), so this process never holds TensorFlow
@@ -282,9 +285,11 @@ def grade_submission(
             timeouts: dict[str, int] = {}
             output_taken = False
             for item, test in order:  # after a grader error too: the TA sees every verdict
-                if test.hidden and not output_taken:
-                    output, output_taken = box.output, True
                 seed = policy.seed_for(lab.id, test, student, fresh=fresh)
+                if policy.drawn_for_student(test, seed) and not output_taken:
+                    # What a call prints on a case drawn for the student stays out: it could
+                    # print the case.
+                    output, output_taken = box.output, True
                 results[item.function, test.suite] = _one_test(
                     box, lab, item, test, seed, defined, load, timeouts, findings, path,
                     grader_errors,
@@ -395,7 +400,9 @@ def _error_text(error: BaseException) -> str:
 def _log_grader_error(path: Path, what: str) -> None:
     """The traceback on stderr, for the TA (the student's report only says the error)."""
     try:
-        print(safe_text(f"grader error on {path} ({what}):"), file=sys.stderr)
+        print(
+            safe_text(f"grader error on {one_line(str(path))} ({one_line(what)}):"), file=sys.stderr
+        )
         print(safe_text(traceback.format_exc()), file=sys.stderr)
     except (OSError, ValueError):  # stderr itself gone (a full disk, a closed pipe)
         pass
@@ -455,27 +462,31 @@ def _write_once(path: Path, data: bytes) -> None:
 
 def feedback_markdown(report: StudentReport, *, heatmaps: dict[str, str] | None = None) -> str:
     """Feedback for the student: score, one section per test, pictures of value errors."""
+    # Anything the student's code or file could have written (messages, printed text, names)
+    # is inside a code block whose fence no line of it can close, or escaped: it never renders
+    # as markdown or HTML, and a printed "Score: 25 / 25" stays printed text.
+    md = markdown_inline
     lines = [
-        f"# {report.lab}: feedback for {report.student}",
+        f"# {md(report.lab)}: feedback for {md(report.student)}",
         "",
         f"**Score: {report.score:g} / {report.max_score:g}**",
         "",
         "| test | score |",
         "| --- | --- |",
     ]
-    lines += [f"| {t.name} | {t.score:g} / {t.max_score:g} |" for t in report.tests]
+    lines += [f"| {md(t.name)} | {t.score:g} / {t.max_score:g} |" for t in report.tests]
     if report.problems:
         lines += ["", "## Problems reading or running your submission", ""]
-        lines += [f"- {p}" for p in report.problems]
+        lines += [fenced("\n".join(report.problems))]
     for t in report.tests:
         if t.score >= t.max_score:
             continue
-        lines += ["", f"## {t.name}", "", "```", t.output, "```"]
+        lines += ["", f"## {md(t.name)}", "", fenced(t.output)]
         if heatmaps and t.name in heatmaps:
-            lines += ["", f"![where your output differs]({heatmaps[t.name]})"]
+            lines += ["", f"![where your output differs]({quote(heatmaps[t.name])})"]
     if report.output.strip():
-        lines += ["", "## What your code printed while being graded", "", "```"]
-        lines += [report.output.strip()[:FEEDBACK_OUTPUT_CHARS], "```"]
+        lines += ["", "## What your code printed while being graded", ""]
+        lines += [fenced(report.output.strip()[:FEEDBACK_OUTPUT_CHARS])]
     return "\n".join(lines) + "\n"
 
 

@@ -17,6 +17,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
 from .classroom import grade_id
+from .safe_text import printable
 
 #: Environment variables a student's kernel never sees: the course secret, credentials, pytest's.
 _SCRUBBED = re.compile(r"SECRET|TOKEN|PASSWORD|KEY|CREDENTIAL|^CONVLAB_|^PYTEST_", re.I)
@@ -108,9 +109,11 @@ def _source_only(nb: NotebookNode) -> NotebookNode:
 
 def verdict_outputs(text: str, score: float) -> list[NotebookNode]:
     """A test cell's outputs: the report on stdout, the points as its value (nbgrader's partial
-    credit), nothing on stderr."""
+    credit), nothing on stderr. The report is plain text with every control character escaped:
+    no ANSI colour or cursor code reaches nbgrader's feedback (which renders a stream's text as
+    escaped HTML, colours and all) or a terminal."""
     return [
-        nbformat.v4.new_output("stream", name="stdout", text=text.rstrip("\n") + "\n"),
+        nbformat.v4.new_output("stream", name="stdout", text=printable(text).rstrip("\n") + "\n"),
         nbformat.v4.new_output(
             "execute_result", data={"text/plain": repr(float(score))}, execution_count=None
         ),

@@ -11,7 +11,6 @@ errors, graded without isolation) and the slowest ones.
 from __future__ import annotations
 
 import base64
-import html
 import io
 import re
 import statistics
@@ -24,6 +23,7 @@ from typing import Any
 from .exercises.predictions import SUITE as PREDICTION_SUITE
 from .grade import is_grader_error, safe_text, stored_results
 from .registry import LABS, get_lab
+from .safe_text import html_text
 
 #: Wrong answers listed per prediction.
 TOP_ANSWERS = 3
@@ -255,13 +255,13 @@ img { max-width: 100%; }
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], num: Sequence[int] = ()) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    head = "".join(f"<th>{html_text(h)}</th>" for h in header)
     body = []
     for row in rows:
         cells = []
         for i, cell in enumerate(row):
             cls = ' class="num"' if i in num else ""
-            text = cell if isinstance(cell, _Raw) else html.escape(str(cell))
+            text = cell if isinstance(cell, _Raw) else html_text(cell)
             cells.append(f"<td{cls}>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
@@ -275,7 +275,7 @@ def render(summary: ClassSummary, sources: Sequence[Path]) -> str:
     n = len(summary.scores)
     scores = list(summary.scores.values()) or [0.0]
     full = sum(1 for s in summary.scores.values() if s >= summary.max_score)
-    e = html.escape
+    e = html_text  # markup escaped and control characters shown as escapes
     failed = len(summary.grader_errors)
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",

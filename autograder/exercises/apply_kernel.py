@@ -14,8 +14,10 @@ from ..checks import (
     CheckFailure,
     Returned,
     Tier,
+    is_secret_case,
     passed,
     scale,
+    shown,
     tolerance,
     values_failure,
 )
@@ -104,7 +106,7 @@ class ApplyKernel(Exercise):
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise CheckFailure(
                     Tier.TYPE,
-                    f"{function} returned {value!r}; expected one number (the output pixel).",
+                    f"{function} returned {shown(value)}; expected one number (the output pixel).",
                 )
             tol = tolerance(a.kernel.size, scale(a.image, a.kernel))
             if abs(value - expected) <= tol:
@@ -113,10 +115,14 @@ class ApplyKernel(Exercise):
                 text for wrong, text in self.mistakes(a).values() if abs(value - wrong) <= tol
             ]
             guess = "; or ".join(guesses) or None
+            numbers = (
+                "a different number; expected"  # a drawn case's answer stays secret
+                if is_secret_case()
+                else f"{value:.6g}; expected {expected:.6g} ="
+            )
             msg = (
                 f"{function}(image {a.image.shape}, kernel {a.kernel.shape}, x={a.x}, y={a.y}) "
-                f"returned {value:.6g}; expected {expected:.6g} = sum of image[y + n, x + m] · "
-                "kernel[n, m]."
+                f"returned {numbers} sum of image[y + n, x + m] · kernel[n, m]."
             )
             raise values_failure(msg, guess)
         except CheckFailure as failure:

@@ -16,6 +16,7 @@ from ..checks import (
     Tier,
     as_array,
     check_rank_shape_dtype,
+    is_secret_case,
     passed,
     require_ok,
 )
@@ -135,8 +136,13 @@ class LearnKernel(Exercise):
             where = tuple(int(i) for i in np.unravel_index(int(err.argmax()), err.shape))
             msg = (
                 f"{int((err > KERNEL_ATOL).sum())} of {err.size} kernel values are more than "
-                f"{KERNEL_ATOL} from {self.oracle}; the largest error is {worst:.3g} at {where}: "
-                f"yours {float(got[where]):.4g}, the kernel's {float(expected[where]):.4g}."
+                f"{KERNEL_ATOL} from {self.oracle}; the largest error is "
+                + (  # a drawn case's kernel stays secret
+                    f"at {where}."
+                    if is_secret_case()
+                    else f"{worst:.3g} at {where}: yours {float(got[where]):.4g}, the kernel's "
+                    f"{float(expected[where]):.4g}."
+                )
             )
             guess = self._guess(got.astype(np.float64), expected)
             if guess:
@@ -155,7 +161,8 @@ class LearnKernel(Exercise):
             return " Or: ".join(matches)
         if np.ptp(got) <= 1e-12:
             return (
-                f"every value is {float(got.flat[0]):.4g}: the kernel never changed from its "
+                f"every value is {'the same' if is_secret_case() else f'{float(got.flat[0]):.4g}'}"
+                ": the kernel never changed from its "
                 "initial value (was the update applied?)"
             )
         if np.abs(got - true).max() < np.abs(true).max():

@@ -13,7 +13,7 @@ import numpy as np
 from convlab.geometry import out_size
 
 from ..cases import Case, CaseArgs
-from ..checks import CaseResult, Returned, check_ints
+from ..checks import CaseResult, Returned, check_ints, shown
 from ..exercise import Exercise, Test, hidden_test, register
 from ..reference import tf_output_size
 from ._conv_common import axis_mistakes, formula, padding_form
@@ -112,7 +112,7 @@ class OutputSize(Exercise):
             if padding.upper() != padding and size == out_size(n, f, s, other):
                 guess = f"padding {padding!r} was not recognised: compare padding.upper()"
             rule = formula("size", n, f, s, padding)
-            return f"{function}({n}, {f}, {s}, {padding!r}) returned {size}; {rule}.", guess
+            return f"{function}({n}, {f}, {s}, {padding!r}) returned {shown(size)}; {rule}.", guess
 
         return check_ints(case, returned, expected, function=function, explain=explain)
 
@@ -141,7 +141,7 @@ class OutputSize(Exercise):
                 f"floor(({n} - {f} + 2·{p}) / {s}) + 1 = {expected} "
                 f"(tf.nn.conv2d with {p} zeros on each side)"
             )
-            return f"{function}({n}, {f}, {s}, {p}) returned {size}; {rule}.", guess
+            return f"{function}({n}, {f}, {s}, {p}) returned {shown(size)}; {rule}.", guess
 
         return check_ints(case, returned, expected, function=function, explain=explain)
 

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from ..cases import Case, CaseArgs
-from ..checks import CaseResult, Returned, check_ints
+from ..checks import CaseResult, Returned, check_ints, shown
 from ..exercise import Exercise, Test, hidden_test, register
 
 #: The lecture-style stacks every visible suite starts with: (kernel_sizes, strides).
@@ -114,8 +114,8 @@ class ReceptiveField(Exercise):
                 f"{k - 1}·{math.prod(a.strides[:i])}" for i, k in enumerate(a.kernel_sizes)
             )
             msg = (
-                f"{function}({a.kernel_sizes}, {a.strides}) returned {size}; one output pixel "
-                f"sees {expected} input pixels per side: 1 + {terms} = {expected} "
+                f"{function}({a.kernel_sizes}, {a.strides}) returned {shown(size)}; one output "
+                f"pixel sees {expected} input pixels per side: 1 + {terms} = {expected} "
                 "(each layer adds k - 1 times the product of the strides before it)."
             )
             return msg, " Or: ".join(dict.fromkeys(guesses)) or None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from convlab.geometry import same_out_size
 
 from ..cases import Case, CaseArgs
-from ..checks import CaseResult, Returned, check_ints
+from ..checks import CaseResult, Returned, check_ints, shown_ints
 from ..exercise import Exercise, Test, hidden_test, register
 from ..reference import tf_same_padding
 
@@ -65,7 +65,8 @@ class SamePadding(Exercise):
             elif got[0] == got[1]:
                 guess = "symmetric padding; TensorFlow puts total // 2 before and the rest after"
             msg = (
-                f"{function}({n}, {f}, {s}) returned {got}; TensorFlow pads {tuple(expected)}: "
+                f"{function}({n}, {f}, {s}) returned {shown_ints(got)}; "
+                f"TensorFlow pads {tuple(expected)}: "
                 f"out = ceil({n} / {s}) = {out}, "
                 f"total = max(({out} - 1)·{s} + {f} - {n}, 0) = {total}, "
                 f"before = total // 2 = {total // 2}, after = {total - total // 2}."
