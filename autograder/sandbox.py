@@ -607,11 +607,14 @@ def _executable_links(roots: tuple[str, ...]) -> list[tuple[str, str]]:
 
 
 def _hidden_paths(roots: tuple[str, ...]) -> list[str]:
-    """The checkout, the course secret and the reference cache, where a bound root holds them."""
-    hidden = [_checkout(), *_secret_paths()]
-    return [
-        p for p in hidden if p and any(_inside(p, r) and p != r for r in roots)
-    ]  # fmt: skip
+    """What a bound root may hold and the worker must not see: the checkout, the course secret,
+    the reference cache, and our own packages when installed into a bound site-packages (the
+    grader's code; the worker script is bound on its own)."""
+    checkout = _checkout()
+    hidden = [checkout, *_secret_paths()]
+    if checkout is None:
+        hidden += [os.path.join(REPO_ROOT, name) for name in ("autograder", "convlab")]
+    return [p for p in hidden if p and any(_inside(p, r) and p != r for r in roots)]
 
 
 @functools.cache
