@@ -37,20 +37,29 @@ and recorded in every results.json (`extra_data.isolation`) and printed by the C
 - "bubblewrap" (default where `bwrap` can make user namespaces): each worker is
   `bwrap --unshare-all --unshare-user --disable-userns --die-with-parent --new-session`, uid/gid
   65534, no capabilities: its own PID, network, IPC, UTS and user namespaces; a file system that
-  holds only read-only /usr, /lib*, a few /etc files, the interpreter's prefix, the venv and the
-  site-packages on sys.path, the worker script, its own /proc and /dev, and a private size-capped
-  tmpfs as /tmp and working folder. Nothing trusted is in that view: not the repository
+  holds only read-only /usr, /lib*, a few /etc files, the folders the workers' interpreter
+  imports from (asked of that interpreter once: its prefixes, i.e. the venv and the Python it
+  was made from, its sys.path, the folders of what it loads; a venv under /tmp is bound over
+  the scratch), the worker script, its own /proc and /dev, and a private size-capped tmpfs as
+  /tmp and working folder. Nothing trusted is in that view: not the repository
   (solutions/, tests/), the output folder, the reference cache, the course secret or its file,
-  other submissions, the grader's environment or processes. In by-hand labs the forbidden
-  libraries' package folders (tensorflow, scipy, keras, torch, jax, cv2, skimage, PIL, ...) are
-  masked by empty read-only tmpfs: absent, not merely hooked. When the worker ends, its PID
-  namespace and every process in it end too.
+  other submissions, the grader's environment or processes (where a bound folder holds the
+  checkout, the secret, the cache or the installed grader packages, those are masked). In
+  by-hand labs the forbidden libraries' package folders (tensorflow, scipy, keras, torch, jax,
+  cv2, skimage, PIL, ...) are masked by empty read-only tmpfs: absent, not merely hooked. When
+  the worker ends, its PID namespace and every process in it end too.
 - "unprivileged-uid" (root without bubblewrap, e.g. a Gradescope container): the worker runs the
   lab's trusted preamble, then drops to a uid/gid of its own (a distinct uid per concurrent
-  worker, no supplementary groups) before any student code runs; RLIMIT_NPROC applies; when the
-  worker stops, every process of that uid is killed. It sees the host file system with that
-  uid's permissions: the grader makes the secret file 0600 and the reference cache folder 0700
-  (when it owns them) and writes results 0600; keep the submissions unreadable to others too.
+  worker, no supplementary groups) before any student code runs. When the interpreter lives in
+  a folder that uid cannot reach (pyenv or conda under /root), the worker opens its sys.path
+  folders before the drop and imports through /proc/self/fd/N, so every stdlib and numpy module
+  stays importable; the audit hook still checks each file's real path (code that got past it
+  could walk up from those descriptors to the folders around the interpreter's, e.g. the other
+  versions in ~/.pyenv, never into the rest of the private folder, e.g. /root). RLIMIT_NPROC
+  applies; when the worker stops, every process of that uid is killed. It sees the host file
+  system with that uid's permissions: the grader makes the secret file 0600 and the reference
+  cache folder 0700 (when it owns them) and writes results 0600; keep the submissions
+  unreadable to others too.
 - "none" (neither is possible): the grader's own user; said loudly by the CLI.
 `CONVLAB_ISOLATION=bubblewrap|uid|none` forces a mode (an unavailable forced mode is an error).
 

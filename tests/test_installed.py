@@ -109,3 +109,38 @@ def test_readme_install_in_a_tmp_venv_grades_right_and_wrong(readme_venv, mode, 
     assert float(rows["ada"]["score"]) == LAB.max_score == 25
     assert 0 < float(rows["bob"]["score"]) < 1  # flipped kernel: only the symmetric cases
     assert "crashed" not in (out / "bob.json").read_text()
+
+
+SMOKE = """
+import sys
+from autograder.sandbox import Limits, Policy, Sandbox
+code = "import numpy as np\\ndef f(n):\\n    import numpy.typing\\n    return np.arange(n) * 2\\n"
+limits = Limits(call_seconds=30, load_seconds=60, total_seconds=120, isolation=sys.argv[1])
+with Sandbox(code, policy=Policy(forbidden_modules=("tensorflow",)), limits=limits) as box:
+    result = box.call("f", 3)
+print(box.isolation, result.status, None if result.value is None else result.value.tolist(),
+      result.message.replace("\\n", " | ")[:300], box.output[-300:].replace("\\n", " | "))
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_venv_under_tmp_runs_workers(mode, tmp_path):
+    """A venv made with `mktemp -d` (under /tmp, mode 0700; numpy from the Python it was made
+    from): do workers started from it run correct code in this mode?"""
+    base = Path(tempfile.mkdtemp())
+    try:
+        venv = base / "v"
+        subprocess.run(
+            [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
+            check=True, env=_env(),
+        )  # fmt: skip
+        done = subprocess.run(
+            [str(venv / "bin" / "python"), "-c", SMOKE, mode],
+            capture_output=True, text=True, timeout=300, cwd=tmp_path,
+            env=_env(PYTHONPATH=str(ROOT)),  # this checkout's grader, run by the venv's python
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        name = "bubblewrap" if mode == "bubblewrap" else "unprivileged-uid"
+        assert done.stdout.startswith(f"{name} ok [0, 2, 4]"), done.stdout
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
