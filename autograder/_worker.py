@@ -560,6 +560,9 @@ class Worker:
                 importlib.import_module(str(name))
             except Exception:
                 pass
+        if setup.get("drop_to"):  # issue 18: a private interpreter folder stays importable
+            extra = tuple(str(p) for p in setup.get("readable", ()))
+            reach_private_roots(readable_roots(sandbox_dir, extra))
         drop_privileges(setup.get("drop_to"))
         sys.addaudithook(hook)
         del hook
@@ -695,6 +698,75 @@ def apply_limits(limits: list) -> None:
         current_soft, current_hard = resource.getrlimit(which)
         hard = int(hard) if current_hard == resource.RLIM_INFINITY else min(int(hard), current_hard)
         resource.setrlimit(which, (min(int(soft), hard), hard))
+
+
+# ---------------------------------------------------------------- uid mode: a private Python
+# (issue 18; kept apart from the audit hook above)
+
+
+def reach_private_roots(readable: tuple[str, ...]) -> None:
+    """Keep the interpreter's own folders importable after the drop to a uid that cannot reach
+    them (Python under /root: pyenv, conda, a venv made with mktemp -d).
+
+    Each sys.path entry inside the `readable` roots that such a uid could not reach becomes
+    /proc/self/fd/N/..., N a directory descriptor opened here, before the drop: the kernel does
+    not check search permission on the folders above an open descriptor. Loaded packages'
+    __path__ entries move with them, so `import numpy.typing` or `import email.mime` works.
+    The audit hook still checks every file's real path against the same readable roots: nothing
+    becomes readable through the hook that was not before.
+    """
+    world_x, world_r = 0o001, 0o004
+
+    def private(path: str) -> bool:
+        folder = path
+        while True:
+            try:
+                mode = os.stat(folder).st_mode
+            except OSError:
+                return True
+            need = world_x | (world_r if folder == path else 0)
+            if mode & need != need:
+                return True
+            if folder == "/":
+                return False
+            folder = os.path.dirname(folder)
+
+    moved: dict[str, str] = {}
+    for entry in sys.path:
+        if type(entry) is not str or not entry.startswith("/") or not os.path.isdir(entry):
+            continue
+        real = os.path.realpath(entry)
+        if real in moved or not any(real == r or real.startswith(r + "/") for r in readable):
+            continue
+        if not private(real):
+            continue
+        try:
+            fd = move_high(os.open(real, os.O_RDONLY | os.O_DIRECTORY))
+        except OSError:
+            continue
+        if os.path.isdir(f"/proc/self/fd/{fd}"):
+            moved[real] = f"/proc/self/fd/{fd}"
+        else:  # no /proc: nothing to gain
+            os.close(fd)
+    if not moved:
+        return
+    deepest_first = sorted(moved.items(), key=lambda item: -len(item[0]))
+
+    def swap(path: object) -> object:
+        if type(path) is not str or not path.startswith("/"):
+            return path
+        real = os.path.realpath(path)
+        for folder, via in deepest_first:
+            if real == folder or real.startswith(folder + "/"):
+                return via + real[len(folder) :]
+        return path
+
+    sys.path[:] = [swap(p) for p in sys.path]
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__path__", None)
+        if type(path) is list:
+            path[:] = [swap(p) for p in path]
+    importlib.invalidate_caches()
 
 
 def drop_privileges(drop_to: list | None) -> None:

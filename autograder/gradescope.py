@@ -86,6 +86,34 @@ else
     echo "bubblewrap cannot create namespaces in this image: student code will run as $SANDBOX_USER"
 fi
 
+echo "== the sandbox runs correct code with this virtualenv, as it will run students' code"
+(cd / && "$VENV/bin/python" - "$SOURCE/convlab_bundle.json" <<'PY'
+import json, os, sys
+from autograder.grade import limits_for, policy_for
+from autograder.registry import get_lab
+from autograder.sandbox import Sandbox, isolation_mode
+
+lab = get_lab(json.load(open(sys.argv[1]))["lab"])
+code = "def convlab_setup_check(n):\n    return np.arange(n) * 2\n"  # np: the lab's preamble
+modes = [isolation_mode()]
+if os.geteuid() == 0 and "unprivileged-uid" not in modes:
+    modes.append("unprivileged-uid")  # the fallback when bubblewrap fails at run time
+for n, mode in enumerate(modes):
+    limits = limits_for(lab)
+    limits = type(limits)(**{**limits.__dict__, "isolation": mode})
+    with Sandbox(code, policy=policy_for(lab), limits=limits) as box:
+        result = box.call("convlab_setup_check", 3)
+        output = box.output
+    if result.status == "ok" and [int(v) for v in result.value] == [0, 2, 4]:
+        print(f"setup.sh: {lab.id}'s sandbox runs correct code in the {mode} mode")
+    elif n == 0:
+        sys.exit(f"setup.sh: the {mode} sandbox cannot run correct code: {result.status}: "
+                 f"{result.message}\n{output}")
+    else:
+        print(f"setup.sh: WARNING: the {mode} fallback cannot run correct code: {result.message}")
+PY
+)
+
 echo "== the course secret, the source and the results: root only"
 chown -R root:root "$SOURCE"
 chmod -R go-rwx "$SOURCE"

@@ -38,20 +38,29 @@ and recorded in every results.json (`extra_data.isolation`) and printed by the C
 - "bubblewrap" (default where `bwrap` can make user namespaces): each worker is
   `bwrap --unshare-all --unshare-user --disable-userns --die-with-parent --new-session`, uid/gid
   65534, no capabilities: its own PID, network, IPC, UTS and user namespaces; a file system that
-  holds only read-only /usr, /lib*, a few /etc files, the interpreter's prefix, the venv and the
-  site-packages on sys.path, the worker script, its own /proc and /dev, and a private size-capped
-  tmpfs as /tmp and working folder. Nothing trusted is in that view: not the repository
+  holds only read-only /usr, /lib*, a few /etc files, the folders the workers' interpreter
+  imports from (asked of that interpreter once: its prefixes, i.e. the venv and the Python it
+  was made from, its sys.path, the folders of what it loads; a venv under /tmp is bound over
+  the scratch), the worker script, its own /proc and /dev, and a private size-capped tmpfs as
+  /tmp and working folder. Nothing trusted is in that view: not the repository
   (solutions/, tests/), the output folder, the reference cache, the course secret or its file,
-  other submissions, the grader's environment or processes. In by-hand labs the forbidden
-  libraries' package folders (tensorflow, scipy, keras, torch, jax, cv2, skimage, PIL, ...) are
-  masked by empty read-only tmpfs: absent, not merely hooked. When the worker ends, its PID
-  namespace and every process in it end too.
+  other submissions, the grader's environment or processes (where a bound folder holds the
+  checkout, the secret, the cache or the installed grader packages, those are masked). In
+  by-hand labs the forbidden libraries' package folders (tensorflow, scipy, keras, torch, jax,
+  cv2, skimage, PIL, ...) are masked by empty read-only tmpfs: absent, not merely hooked. When
+  the worker ends, its PID namespace and every process in it end too.
 - "unprivileged-uid" (root without bubblewrap, e.g. a Gradescope container): the worker runs the
   lab's trusted preamble, then drops to a uid/gid of its own (a distinct uid per concurrent
-  worker, no supplementary groups) before any student code runs; RLIMIT_NPROC applies; when the
-  worker stops, every process of that uid is killed. It sees the host file system with that
-  uid's permissions: the grader makes the secret file 0600 and the reference cache folder 0700
-  (when it owns them) and writes results 0600; keep the submissions unreadable to others too.
+  worker, no supplementary groups) before any student code runs. When the interpreter lives in
+  a folder that uid cannot reach (pyenv or conda under /root), the worker opens its sys.path
+  folders before the drop and imports through /proc/self/fd/N, so every stdlib and numpy module
+  stays importable; the audit hook still checks each file's real path (code that got past it
+  could walk up from those descriptors to the folders around the interpreter's, e.g. the other
+  versions in ~/.pyenv, never into the rest of the private folder, e.g. /root). RLIMIT_NPROC
+  applies; when the worker stops, every process of that uid is killed. It sees the host file
+  system with that uid's permissions: the grader makes the secret file 0600 and the reference
+  cache folder 0700 (when it owns them) and writes results 0600; keep the submissions
+  unreadable to others too.
 - "none" (neither is possible): the grader's own user; said loudly by the CLI.
 `CONVLAB_ISOLATION=bubblewrap|uid|none` forces a mode (an unavailable forced mode is an error).
 
@@ -481,9 +490,90 @@ def _kill_uid(uid: int) -> None:
         time.sleep(0.005)
 
 
+#: Asked once per grader, of the interpreter the workers run (as they run it: `-I`, the
+#: workers' environment, from "/", so neither the grader's PYTHONPATH nor its working folder
+#: count): where it imports from and what it loads. The worker's view is built from the answer.
+_PROBE = r"""
+import json, os, site, sys, sysconfig
+import numpy, numpy.fft, numpy.lib.format
+libraries = set()
+try:
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split(None, 5)
+            if len(fields) == 6 and fields[5].startswith("/"):
+                libraries.add(fields[5].strip())
+except OSError:
+    pass
+paths = sysconfig.get_paths()
+files = {getattr(m, "__file__", None) for m in list(sys.modules.values())} | libraries
+print(json.dumps({
+    "prefixes": [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix],
+    "executable": sys.executable,
+    "path": sys.path,
+    "site": [*site.getsitepackages(), paths["purelib"], paths["platlib"]],
+    "folders": sorted({os.path.dirname(f) for f in files if isinstance(f, str)}),
+}))
+"""
+#: Folders every worker sees anyway (bound whole, or symlinks into /usr).
+SYSTEM_DIRS = ("/usr", *TOP_DIRS)
+
+
+@dataclass(frozen=True)
+class _Interpreter:
+    """Where the workers' interpreter imports from (absolute paths, as it reports them)."""
+
+    executable: str  # its sys.executable (a venv's bin/python, often a symlink)
+    prefixes: tuple[str, ...]  # sys.prefix, sys.base_prefix, sys.exec_prefix, ...
+    path: tuple[str, ...]  # its sys.path
+    site: tuple[str, ...]  # its site-packages folders
+    folders: tuple[str, ...]  # those of its executable, the modules and libraries it loaded
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(os.path.abspath(v) for v in value if isinstance(v, str) and v.startswith("/"))
+
+
+@functools.cache
+def _interpreter() -> _Interpreter:
+    """Ask the workers' interpreter (once) where it imports from; this process's own view when
+    it cannot answer (then the workers cannot start either, and say so)."""
+    info: object = None
+    try:
+        done = subprocess.run(
+            [sys.executable, "-I", "-c", _PROBE], capture_output=True, text=True, timeout=120,
+            cwd="/", env=_worker_env("/"), stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        if done.returncode == 0:
+            info = json.loads(done.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        info = None
+    if not isinstance(info, dict):
+        prefixes = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
+        sites = site.getsitepackages()
+        inside = [p for p in sys.path if any(_inside(p, q) for q in (*prefixes, *sites))]
+        folders = [os.path.dirname(np.__file__)]
+        info = {"prefixes": prefixes, "path": inside, "site": sites, "folders": folders}
+        info["executable"] = sys.executable
+    executable = info.get("executable")
+    return _Interpreter(
+        executable=os.path.abspath(executable if isinstance(executable, str) else sys.executable),
+        prefixes=_strings(info.get("prefixes")),
+        path=_strings(info.get("path")),
+        site=_strings(info.get("site")),
+        folders=_strings(
+            [os.path.dirname(str(info.get("executable"))), *(info.get("folders") or [])]
+        ),
+    )
+
+
 def _site_dirs() -> list[str]:
-    dirs = set(site.getsitepackages())
-    dirs.update(p for p in sys.path if p and ("site-packages" in p or "dist-packages" in p))
+    """The workers' site-packages folders (and any other such folder on their sys.path)."""
+    interpreter = _interpreter()
+    dirs = set(interpreter.site)
+    dirs.update(p for p in interpreter.path if "site-packages" in p or "dist-packages" in p)
     return sorted(d for d in dirs if os.path.isdir(d))
 
 
@@ -493,20 +583,85 @@ def _inside(path: str, root: str) -> bool:
 
 
 @functools.cache
+def _checkout() -> str | None:
+    """The source checkout the grader runs from (solutions/, tests/: never in a worker's view),
+    or None when the package is installed (REPO_ROOT is then a site-packages folder, which the
+    workers need; our own packages in it are masked as forbidden libraries are)."""
+    root = os.path.realpath(REPO_ROOT)
+    installed = {os.path.realpath(p) for p in (*_site_dirs(), *site.getsitepackages())}
+    return None if root in installed else root
+
+
+@functools.cache
 def _python_roots(extra: tuple[str, ...]) -> tuple[str, ...]:
-    """Folders the worker's Python needs, read-only: the prefixes and site-packages on sys.path."""
-    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    candidates.update(_site_dirs())
-    candidates.update(extra)
+    """Folders (or files) the worker's interpreter imports from, read-only in its view.
+
+    Derived from what that interpreter reports (`_interpreter`): its prefixes (a virtualenv
+    and the Python it was made from, a conda env, a pyenv version), the entries of its sys.path,
+    the folders of the modules and shared libraries it loads, and `extra` (the policy's
+    python_path); with their symlinks resolved too. Left out: what every worker sees anyway
+    (/usr, /lib, ...), "/" and any folder holding the scratch space (/tmp itself; a venv under
+    /tmp is bound over the scratch tmpfs), anything inside the checkout but outside a prefix
+    that lives there (a venv in the checkout is fine, the checkout is not), and anything inside
+    the course secret or the reference cache. A root that holds the checkout or a secret is
+    bound with it masked (`_hidden_paths`).
+    """
+    interpreter = _interpreter()
+    checkout = _checkout()
+    secrets_ = _secret_paths()
+    candidates = [
+        *interpreter.prefixes,
+        *interpreter.path,
+        *interpreter.site,
+        *interpreter.folders,
+        *extra,
+    ]
+    prefixes = {q for p in interpreter.prefixes for q in (os.path.abspath(p), os.path.realpath(p))}
     roots: set[str] = set()
     for path in candidates:
         for p in (os.path.abspath(path), os.path.realpath(path)):
-            # Never the repo itself (solutions/, tests/, a secret), never "/" or /usr's parents.
-            if os.path.isdir(p) and p != "/" and not _inside(str(REPO_ROOT), p):
-                if not any(_inside(p, top) for top in ("/usr",)):
-                    roots.add(p)
-    # Keep the outermost folders only.
+            if p == "/" or not os.path.exists(p) or _inside(BWRAP_SCRATCH, p):
+                continue
+            if any(_inside(p, top) for top in SYSTEM_DIRS):
+                continue
+            if any(_inside(p, s) for s in secrets_):
+                continue
+            if checkout is not None and _inside(p, checkout):
+                # Only a prefix inside the checkout (a venv made there), never the rest of it.
+                if not any(
+                    _inside(p, q) and q != checkout and _inside(q, checkout) for q in prefixes
+                ):
+                    continue
+            roots.add(p)
+    # Keep the outermost ones only.
     return tuple(sorted(r for r in roots if not any(r != o and _inside(r, o) for o in roots)))
+
+
+def _executable_links(roots: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(link, target) of each symlink on the way from the workers' sys.executable to the real
+    interpreter that no bound folder holds (a venv made with a python3 found on PATH through a
+    folder of symlinks): recreated as symlinks, so that folder itself stays out of the view."""
+    links = []
+    path = _interpreter().executable
+    for _ in range(40):
+        if not os.path.islink(path):
+            break
+        target = os.readlink(path)
+        if not any(_inside(path, r) for r in (*roots, *SYSTEM_DIRS)):
+            links.append((path, target))
+        path = os.path.normpath(os.path.join(os.path.dirname(path), target))
+    return links
+
+
+def _hidden_paths(roots: tuple[str, ...]) -> list[str]:
+    """What a bound root may hold and the worker must not see: the checkout, the course secret,
+    the reference cache, and our own packages when installed into a bound site-packages (the
+    grader's code; the worker script is bound on its own)."""
+    checkout = _checkout()
+    hidden = [checkout, *_secret_paths()]
+    if checkout is None:
+        hidden += [os.path.join(REPO_ROOT, name) for name in ("autograder", "convlab")]
+    return [p for p in hidden if p and any(_inside(p, r) and p != r for r in roots)]
 
 
 @functools.cache
@@ -515,9 +670,10 @@ def _masked_paths(
 ) -> tuple[tuple[str, str], ...]:
     """(path, owner) of every forbidden library's package inside the folders the worker sees."""
     names = sorted({m.split(".")[0] for m in forbidden if not m.startswith("numpy")})
+    folders = {*_site_dirs(), *_interpreter().path, *roots}
     found = []
-    for site_dir in sorted(set(_site_dirs()) | set(roots)):
-        if not any(_inside(os.path.realpath(site_dir), r) for r in (*roots, "/usr")):
+    for site_dir in sorted(f for f in folders if os.path.isdir(f)):
+        if not any(_inside(os.path.realpath(site_dir), r) for r in (*roots, *SYSTEM_DIRS)):
             continue
         for name in names:
             base = os.path.join(site_dir, name)
@@ -527,7 +683,9 @@ def _masked_paths(
 
 
 #: Imported before the worker drops to an unprivileged uid when the interpreter's folder is not
-#: readable by other users (e.g. Python under /root): modules a student's code may import later.
+#: readable by other users (e.g. Python under /root). The worker also reaches every other module
+#: of such a folder afterwards, through directory descriptors it opened before the drop
+#: (_worker.reach_private_roots); these are loaded early so the common ones cost nothing later.
 PREIMPORT = (
     "math", "itertools", "functools", "collections", "typing", "signal", "time", "random",
     "copy", "operator", "numbers", "warnings", "string", "re", "statistics", "fractions",
@@ -587,10 +745,13 @@ def _bwrap_command(policy: Policy, limits: Limits, masks: tuple[tuple[str, str],
             cmd += ["--ro-bind", top, top]
     for name in ETC_FILES:
         cmd += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    # The scratch tmpfs first: a Python under /tmp (a venv made with mktemp -d) is bound over it.
+    cmd += ["--size", str(max(limits.file_bytes * 4, 16 * 1024**2)), "--tmpfs", BWRAP_SCRATCH]
     for root in roots:
         cmd += ["--ro-bind", root, root]
-    hidden = [(p, "") for p in _secret_paths() if any(_inside(p, r) for r in roots)]
-    for path, _ in [*masks, *hidden]:
+    for link, target in _executable_links(roots):
+        cmd += ["--symlink", target, link]
+    for path in [*(p for p, _ in masks), *_hidden_paths(roots)]:
         if not os.path.lexists(path):
             continue
         if os.path.isdir(path) and not os.path.islink(path):
@@ -598,7 +759,6 @@ def _bwrap_command(policy: Policy, limits: Limits, masks: tuple[tuple[str, str],
         else:
             cmd += ["--ro-bind", "/dev/null", path]
     cmd += ["--proc", "/proc", "--dev", "/dev"]
-    cmd += ["--size", str(max(limits.file_bytes * 4, 16 * 1024**2)), "--tmpfs", BWRAP_SCRATCH]
     cmd += ["--ro-bind", str(WORKER_PATH), BWRAP_WORKER, "--chdir", BWRAP_SCRATCH]
     return cmd
 

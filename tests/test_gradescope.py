@@ -11,11 +11,14 @@ import zipfile
 from pathlib import Path
 
 import jsonschema
+import nbformat
 import pytest
 from packaging.requirements import Requirement
 
+from autograder.classroom import solution_answers, student_notebook
 from autograder.gradescope import NO_SECRET_MESSAGE, BundleError, build_bundle, run
 from autograder.registry import get_lab
+from autograder.sandbox import bubblewrap_works
 
 ROOT = Path(__file__).resolve().parents[1]
 LAB = get_lab("01_convolution_by_hand")
@@ -420,3 +423,151 @@ def test_pytest_face_grades_a_submission(tmp_path):
     data = json.loads(results.read_text())
     validate(data)
     assert data["score"] == LAB.max_score
+
+
+# ----------------------------------------------------------------------------------------------
+# The bundle as Gradescope installs it: setup.sh for real, then run_autograder with its venv
+
+#: Gradescope's base images' Pythons (Ubuntu 22.04: 3.10, 24.04: 3.12), as pyenv has them here.
+GRADESCOPE_PYTHONS = ("3.10", "3.12")
+PYENV_VERSIONS = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"
+LAB_IDS = (
+    "01_convolution_by_hand", "02_stride_padding", "03_filter_banks", "04_tf_conv2d",
+    "05_fast_conv2d",
+)  # fmt: skip
+ISOLATION_NAMES = {"bubblewrap": "bubblewrap", "uid": "unprivileged-uid"}
+#: Per lab, one answer cell with a real mistake: (grade_id, source; {answer} is the solution's).
+WRONG_CELLS = {
+    "01_convolution_by_hand": (  # flips the kernel
+        "apply_kernel",
+        "def apply_kernel(image, kernel, x, y):\n"
+        "    kh, kw = kernel.shape\n"
+        "    return float(np.sum(image[y : y + kh, x : x + kw] * kernel[::-1, ::-1]))\n",
+    ),
+    "02_stride_padding": (  # the VALID formula for every padding and stride 1
+        "output_size",
+        "def output_size(in_size, filter_size, stride, padding):\n"
+        "    return in_size - filter_size + 1\n",
+    ),
+    "03_filter_banks": (  # the solution's conv2d with the kernel flipped
+        "conv2d",
+        "{answer}\n\n_right = conv2d\n\n\n"
+        "def conv2d(inputs, filters, strides, padding):\n"
+        "    return _right(inputs, np.asarray(filters)[::-1, ::-1], strides, padding)\n",
+    ),
+    "04_tf_conv2d": ("my_mnist_shape", "my_mnist_shape = (64, 28, 28, 16)\n"),  # forgot stride 2
+    "05_fast_conv2d": (  # the solution's conv2d_fast with the kernel flipped
+        "conv2d_fast",
+        "{answer}\n\n_right = conv2d_fast\n\n\n"
+        "def conv2d_fast(inputs, filters, strides, padding):\n"
+        "    return _right(inputs, np.asarray(filters)[::-1, ::-1], strides, padding)\n",
+    ),
+}
+
+
+def _pyenv_python(version: str) -> Path | None:
+    found = sorted(PYENV_VERSIONS.glob(f"{version}.*/bin/python{version}"))
+    return found[-1] if found else None
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    """The shell's environment without the test run's: no PYTHONPATH (the venv's own package
+    must be what runs), no CONVLAB_* or PYTEST_* variables."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k != "PYTHONPATH" and not k.startswith(("PYTEST_", "CONVLAB_"))
+    }
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="module", params=GRADESCOPE_PYTHONS)
+def installed(request, tmp_path_factory) -> Path:
+    """A fake /autograder where the bundle's own setup.sh ran, as root, with this CPython as
+    the image's python3 (first on PATH): its venv is what run_autograder uses."""
+    version = request.param
+    python = _pyenv_python(version)
+    if os.geteuid() != 0 or python is None:
+        pytest.skip(f"needs root and CPython {version} under {PYENV_VERSIONS}")
+    base = tmp_path_factory.mktemp(f"gradescope-{version}")
+    (base / "bin").mkdir()
+    (base / "bin" / "python3").symlink_to(python)
+    root = base / "autograder"
+    _unpack(build_bundle(LAB.id, base / "ag.zip", secret=SECRET), root)
+    path = f"{base / 'bin'}:{os.environ.get('PATH', os.defpath)}"
+    done = subprocess.run(
+        ["bash", str(root / "source" / "setup.sh")],
+        capture_output=True, text=True, timeout=1800,
+        env=_clean_env(PATH=path, CONVLAB_GRADESCOPE_ROOT=str(root)),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "grader env ok" in done.stdout and "setup.sh: done" in done.stdout
+    venv_python = root / "venv" / "bin" / "python"
+    said = subprocess.run(
+        [str(venv_python), "-c", "import sys, autograder; print(sys.version, autograder.__file__)"],
+        capture_output=True, text=True, env=_clean_env(), cwd="/",
+    )  # fmt: skip
+    assert said.stdout.startswith(version + "."), said.stdout + said.stderr
+    assert "site-packages" in said.stdout  # the installed package, not this checkout
+    return root
+
+
+def _unpack(bundle: Path, root: Path) -> None:
+    """Place the zip where Gradescope does: /autograder/source, run_autograder beside it."""
+    (root / "source").mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(bundle) as z:
+        z.extractall(root / "source")
+    shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
+
+
+def _run_installed(root: Path, notebook, mode: str) -> dict:
+    """Upload one notebook and run run_autograder with setup.sh's venv (no override)."""
+    shutil.rmtree(root / "submission", ignore_errors=True)
+    shutil.rmtree(root / "results", ignore_errors=True)
+    (root / "submission").mkdir()
+    lab_id = json.loads((root / "source" / "convlab_bundle.json").read_text())["lab"]
+    nbformat.write(notebook, root / "submission" / f"{lab_id}.ipynb")
+    (root / "submission_metadata.json").write_text(
+        json.dumps({"users": [{"email": "sam@example.edu", "id": 42, "name": "Sam"}]})
+    )
+    done = subprocess.run(
+        ["bash", str(root / "run_autograder")],
+        capture_output=True, text=True, timeout=900, cwd=root,
+        env=_clean_env(
+            CONVLAB_GRADESCOPE_ROOT=str(root), CONVLAB_ISOLATION=mode,
+            CONVLAB_CACHE_DIR=str(root / "cache"),
+        ),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    data = json.loads((root / "results" / "results.json").read_text())
+    validate(data)
+    assert data["extra_data"]["isolation"] == ISOLATION_NAMES[mode]
+    assert SECRET not in json.dumps(data)
+    return data
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["bubblewrap", "uid"])
+@pytest.mark.parametrize("lab_id", LAB_IDS)
+def test_setup_sh_venv_grades_every_lab(installed, lab_id, mode, tmp_path):
+    """With the venv setup.sh made (the package installed, not this checkout), is each lab's
+    solution notebook graded full marks and a notebook with one real mistake graded below,
+    losing that answer's points, in bubblewrap and in the uid mode?"""
+    if mode == "bubblewrap" and not bubblewrap_works():
+        pytest.skip("bubblewrap cannot run here")
+    lab = get_lab(lab_id)
+    _unpack(build_bundle(lab.id, tmp_path / "ag.zip", secret=SECRET), installed)
+    answers = solution_answers(lab.id)
+    right = _run_installed(installed, student_notebook(lab.id, answers), mode)
+    failed = [
+        (t["name"], t.get("output", "")[:300]) for t in right["tests"] if t["status"] != "passed"
+    ]
+    assert (right["score"], failed) == (lab.max_score, [])
+    wrong_cell, source = WRONG_CELLS[lab.id]
+    wrong = {**answers, wrong_cell: source.replace("{answer}", answers[wrong_cell])}
+    data = _run_installed(installed, student_notebook(lab.id, wrong), mode)
+    assert 0 < data["score"] < lab.max_score
+    lost = {t["name"].split(": ")[0] for t in data["tests"] if t["score"] < t["max_score"]}
+    assert wrong_cell in lost
+    assert "crashed" not in json.dumps(data["tests"])  # a mistake, not a worker that failed
