@@ -887,6 +887,9 @@ class Sandbox:
             "sandbox_dir": scratch,
             "result_bytes": self.limits.result_bytes,
             "rlimits": rlimits,
+            # uid mode claims that no process starts: a filter the kernel refuses is a setup
+            # failure there; elsewhere the filter is an extra layer, tried.
+            "process_filter": "required" if self.isolation == "unprivileged-uid" else "try",
             "drop_to": [self._uid, self._uid] if self._uid is not None else None,
             "preimport": list(PREIMPORT) if self._uid is not None and _prefix_is_private() else [],
             "package_dirs": [list(m) for m in self.masked]
