@@ -568,6 +568,10 @@ def grade_class(
                 f"{out_dir} already holds results of {', '.join(sorted(others))}; grade "
                 f"{lab.id} into its own folder (the default is grades/{lab.id}/)"
             )
+    try:  # a course secret file other users can read stops the run before anyone is graded
+        policy.check_secret_file(os.environ.get("CONVLAB_COURSE_SECRET_FILE") or "")
+    except policy.SecretFileError as error:
+        raise GradeError(str(error)) from None
     files = find_submissions(list(paths), lab=lab.id)
     if not files:
         raise GradeError(f"no .ipynb or .py submission found in {', '.join(str(p) for p in paths)}")

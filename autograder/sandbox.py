@@ -516,8 +516,15 @@ def _prefix_is_private() -> bool:
 def _protect_trusted_files() -> None:
     """Uid mode: the course secret file 0600 and the reference cache folder 0700, when ours.
 
-    The worker then sees the host file system with another uid's permissions only.
+    The worker then sees the host file system with another uid's permissions only. A secret
+    file another user owns (a TA's) must already be 0600: SecretFileError says so, and no worker
+    starts.
     """
+    from .policy import check_secret_file
+
+    secret_file = os.environ.get("CONVLAB_COURSE_SECRET_FILE")
+    if secret_file:
+        check_secret_file(os.path.abspath(secret_file))
     euid = os.geteuid()
     for path in _secret_paths():
         try:
