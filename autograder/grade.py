@@ -28,7 +28,7 @@ from .forbidden import scan
 from .reference import prepared
 from .registry import Item, Lab, Test, get_lab
 from .runner import TestResult, run_test
-from .sandbox import CallResult, Limits, Policy, Sandbox, isolation_mode
+from .sandbox import CallResult, Limits, Policy, Sandbox, isolation_mode, process_filter_note
 from .submission import Submission, find_submissions, read_submission, safe_id, student_id
 
 #: Written into every result so a re-run can tell whether a stored result is still current.
@@ -605,6 +605,8 @@ def grade_class(
             + f"; isolation: {mode}",
             file=sys.stderr,
         )
+        if mode != "bubblewrap" and process_filter_note():
+            print(f"WARNING: {process_filter_note()}", file=sys.stderr)
         if mode == "none":
             print(
                 "WARNING: submissions run WITHOUT isolation (no bubblewrap, not root): "

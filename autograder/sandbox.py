@@ -539,6 +539,18 @@ def _prefix_is_private() -> bool:
     return False
 
 
+def process_filter_note() -> str:
+    """Empty where workers install their seccomp process filter (x86_64 Linux); else a warning
+    for the TA: without it, the uid and none modes rely on the audit hook and RLIMIT_NPROC."""
+    machine = os.uname().machine
+    if sys.platform.startswith("linux") and machine == "x86_64":
+        return ""
+    return (
+        f"no seccomp process filter on {machine}: outside bubblewrap, only the audit hook and "
+        "RLIMIT_NPROC stop student code from starting processes"
+    )
+
+
 def _protect_trusted_files() -> None:
     """Uid mode: the course secret file 0600 and the reference cache folder 0700, when ours.
 

@@ -319,3 +319,20 @@ def test_matmul_submission_keeps_its_answer(mode):
                          np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2)),
                          w.transpose(2, 0, 1, 3))  # fmt: skip
     assert np.allclose(result.value, expected)
+
+
+def test_grader_says_when_workers_have_no_filter(monkeypatch, tmp_path, capsys):
+    """On an architecture without the filter, does the grader warn the TA once, outside
+    bubblewrap, and say nothing of it on x86_64?"""
+    from autograder import sandbox
+    from autograder.grade import grade_class
+
+    (tmp_path / "s.py").write_text("def conv2d(a, b, c, d):\n    return a\n")
+    limits = Limits(**{**SMALL.__dict__, "isolation": "none"})
+    grade_class([tmp_path / "s.py"], LAB.id, out_dir=tmp_path / "a", limits=limits)
+    assert ("seccomp" in capsys.readouterr().err) is not X86_64
+    fake = os.uname_result(("Linux", "host", "6.1", "#1", "riscv64"))
+    monkeypatch.setattr(sandbox.os, "uname", lambda: fake)
+    assert "no seccomp process filter on riscv64" in sandbox.process_filter_note()
+    grade_class([tmp_path / "s.py"], LAB.id, out_dir=tmp_path / "b", limits=limits)
+    assert capsys.readouterr().err.count("WARNING: no seccomp process filter on riscv64") == 1
