@@ -51,8 +51,8 @@ and recorded in every results.json (`extra_data.isolation`) and printed by the C
   worker stops, every process of that uid is killed. Right before student code runs the worker
   installs a seccomp filter on itself (with no_new_privs, so it can never be lifted, and on
   every thread): execve, execveat, fork, vfork, clone without CLONE_THREAD, ptrace,
-  process_vm_readv/writev, mknod (FIFOs), pidfd signals and signals to any process but itself
-  are refused by the kernel (clone3 answers ENOSYS, so threads start through clone). So no
+  process_vm_readv/writev, mknod (FIFOs), new sockets, io_uring, pidfd signals and signals to
+  any process but itself are refused by the kernel (clone3 answers ENOSYS, so threads start through clone). So no
   process starts from student code, whatever it reaches (a fresh _posixsubprocess from _imp,
   raw memory through ctypes). x86_64 only: on another architecture no filter is installed and
   the mode then relies on the audit hook and RLIMIT_NPROC alone; where the kernel refuses the

@@ -71,6 +71,7 @@ def test_filter_program_verdicts():
     nr = W.X86_64
     refused = ["execve", "execveat", "fork", "vfork", "ptrace", "process_vm_readv"]
     refused += ["process_vm_writev", "pidfd_send_signal", "pidfd_getfd", "mknod", "mknodat"]
+    refused += ["socket", "socketpair", "io_uring_setup"]
     for name in refused:
         assert _run_bpf(program, nr[name]) == EPERM, name
     sigchld, clone_vm, clone_vfork = 17, 0x100, 0x4000
@@ -135,6 +136,9 @@ attempt("subprocess", lambda: subprocess.run(["/bin/true"], check=True))
 attempt("fresh_fork_exec", fresh_fork_exec)
 attempt("kill_parent", lambda: os.kill(os.getppid(), 0))
 attempt("kill_self", lambda: os.kill(os.getpid(), 0))
+import socket
+attempt("socket", lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM).close())
+attempt("unix_socket", lambda: socket.socketpair()[0].close())
 results = []
 threads = [threading.Thread(target=lambda: results.append(1)) for _ in range(4)]
 for t in threads: t.start()
@@ -162,15 +166,16 @@ def _probe(*args: str, env: dict | None = None) -> dict:
 
 @needs_x86_64
 def test_filter_stops_every_process_start_and_keeps_threads():
-    """With the filter, are fork, posix_spawn, subprocess, exec, a fresh fork_exec from _imp and
-    a signal to the parent refused (EPERM), while threads and numpy's BLAS threads work, on
-    every thread of the process? Without it (the control), does each of them start?"""
+    """With the filter, are fork, posix_spawn, subprocess, exec, a fresh fork_exec from _imp, a
+    signal to the parent and new sockets refused (EPERM), while threads and numpy's BLAS
+    threads work, on every thread of the process? Without it (the control), do they start?"""
     control = _probe("none")
-    for name in ("fork", "posix_spawn", "subprocess", "fresh_fork_exec", "kill_parent"):
+    for name in ("fork", "posix_spawn", "subprocess", "fresh_fork_exec", "kill_parent", "socket"):
         assert control[name] == "started", (name, control)
     filtered = _probe("filter")
     assert filtered["installed"] == ""
-    for name in ("fork", "posix_spawn", "subprocess", "fresh_fork_exec", "kill_parent", "execv"):
+    refused = ("fork", "posix_spawn", "subprocess", "fresh_fork_exec", "kill_parent", "execv")
+    for name in (*refused, "socket", "unix_socket"):
         assert filtered[name] == 1, (name, filtered)  # EPERM
     assert filtered["kill_self"] == "started"
     assert filtered["threads"] == 4 and filtered["blas"] is True
