@@ -437,6 +437,7 @@ def make_realpath():  # noqa: ANN201
     """os.path.realpath for absolute paths, built only from C functions bound now: a student
     who rebinds os.lstat, os.getcwd or posixpath's helpers changes nothing it answers."""
     lstat, readlink, is_link, str_type = os.lstat, os.readlink, __import__("stat").S_ISLNK, str
+    os_error, type_ = OSError, type  # (a name looked up when used could be rebound in builtins)
 
     def join(head: str, tail: str) -> str:
         return head + tail if head.endswith("/") else head + "/" + tail
@@ -453,7 +454,7 @@ def make_realpath():  # noqa: ANN201
             step = join(done, name)
             try:
                 link = is_link(lstat(step).st_mode)
-            except OSError:
+            except os_error:
                 link = False
             if not link:
                 done = step
@@ -465,8 +466,8 @@ def make_realpath():  # noqa: ANN201
                 return join(step, rest), False  # a loop: what is left, unresolved
             seen[step] = None
             target = readlink(step)
-            if type(target) is not str_type:
-                raise OSError("unexpected link text")
+            if type_(target) is not str_type:
+                raise os_error("unexpected link text")
             done, ok = resolve(target if target.startswith("/") else join(done, target), seen)
             if not ok:
                 return join(done, rest), False
@@ -509,7 +510,7 @@ def make_hook(
     listdir, readlink, fstat = os.listdir, os.readlink, os.fstat
     is_dir = __import__("stat").S_ISDIR
     type_, issubclass_, any_, int_, len_, bool_ = type, issubclass, any, int, len, bool
-    str_type, bytes_type, int_type, none_type = str, bytes, int, type(None)
+    str_type, bytes_type, int_type, none_type, bool_type = str, bytes, int, type(None), bool
     str_add, bytes_decode = str.__add__, bytes.decode
     view, to_bytes = memoryview, memoryview.tobytes
     errors = (TypeError, ValueError, OSError)
@@ -551,7 +552,8 @@ def make_hook(
             return None
 
     def fd_of(raw: object) -> int | None:
-        return int_(raw) if type_(raw) is not bool and issubclass_(type_(raw), int_type) else None
+        kind = type_(raw)
+        return int_(raw) if kind is not bool_type and issubclass_(kind, int_type) else None
 
     def inside(path: str, roots: tuple[str, ...]) -> bool:
         return any_(path == r or path.startswith(r + "/") for r in roots)

@@ -52,12 +52,12 @@ and recorded in every results.json (`extra_data.isolation`) and printed by the C
   installs a seccomp filter on itself (with no_new_privs, so it can never be lifted, and on
   every thread): execve, execveat, fork, vfork, clone without CLONE_THREAD, ptrace,
   process_vm_readv/writev, mknod (FIFOs), new sockets, io_uring, pidfd signals and signals to
-  any process but itself are refused by the kernel (clone3 answers ENOSYS, so threads start through clone). So no
-  process starts from student code, whatever it reaches (a fresh _posixsubprocess from _imp,
-  raw memory through ctypes). x86_64 only: on another architecture no filter is installed and
-  the mode then relies on the audit hook and RLIMIT_NPROC alone; where the kernel refuses the
-  filter on x86_64, the worker does not start (the grader's fault, said so). It sees the host
-  file system with that uid's permissions: the grader makes the secret file 0600 and the
+  any process but itself are refused by the kernel (clone3 answers ENOSYS, so threads start
+  through clone). So no process starts from student code, whatever it reaches (a fresh
+  _posixsubprocess from _imp, raw memory through ctypes). x86_64 only: on another architecture
+  no filter is installed (the CLI warns) and the mode relies on the audit hook and RLIMIT_NPROC
+  alone; where the kernel refuses the filter on x86_64, the worker does not start (the
+  grader's fault, said so). It sees the host file system with that uid's permissions: the grader makes the secret file 0600 and the
   reference cache folder 0700 (when it owns them) and writes results 0600; a secret file
   another user owns (a TA's) must already be 0600: otherwise grading stops before anyone is
   graded, with the `chmod 600` to run. Keep the submissions unreadable to others too.
