@@ -59,8 +59,9 @@ and recorded in every results.json (`extra_data.isolation`) and printed by the C
   alone; where the kernel refuses the filter on x86_64, the worker does not start (the
   grader's fault, said so). It sees the host file system with that uid's permissions: the
   grader makes the secret file 0600 and the reference cache folder 0700 (when it owns them) and
-  writes results 0600; a secret file another user owns (a TA's) must already be 0600: otherwise grading stops before anyone is
-  graded, with the `chmod 600` to run. Keep the submissions unreadable to others too.
+  writes results 0600; a secret file another user owns (a TA's) must already be 0600:
+  otherwise grading stops before anyone is graded, with the `chmod 600` to run. Keep the
+  submissions unreadable to others too.
 - "none" (neither is possible): the grader's own user; said loudly by the CLI. The seccomp
   filter is installed here too (and inside bubblewrap, as an extra layer), when the kernel
   takes it.
