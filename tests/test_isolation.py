@@ -628,6 +628,8 @@ EXPECTED3 = {
     "proc_parent.py": {"unprivileged-uid": {"forbidden"}, "bubblewrap": {"forbidden"}},
     "process_variants.py": {"unprivileged-uid": {"forbidden"}, "bubblewrap": {"forbidden"}},
     "rebind_hook_helpers.py": {"unprivileged-uid": {"forbidden"}, "bubblewrap": {"forbidden"}},
+    # the hook is blinded (no event recorded): the kernel's EPERM is what stops it
+    "raw_memory_fork.py": {"unprivileged-uid": {"error"}, "bubblewrap": {"error"}},
     "signal_grader.py": {"unprivileged-uid": {"forbidden"}, "bubblewrap": {"forbidden"}},
 }
 
@@ -829,3 +831,35 @@ def test_uid_worker_does_not_start_beside_a_readable_secret_of_another_user(tmp_
     limits = Limits(**{**SMALL.__dict__, "isolation": "unprivileged-uid"})
     with Sandbox(PROBE, policy=POLICY, limits=limits) as box, pytest.raises(SecretFileError):
         box.load()
+
+
+BLIND_OPEN = """\
+import os
+import struct
+import sys
+
+
+def read(path):
+    ctypes = sys.modules["ctypes"]  # loaded in every worker: numpy imports it
+    constant = sys.intern("open")  # the hook's `event == "open"` compares with this object
+    pointer = ctypes.POINTER(ctypes.c_char)()
+    pointer.__setstate__({}, struct.pack("<Q", id(constant) + sys.getsizeof("") - 1))
+    pointer[0] = b"#"  # no audit event anywhere: now no event is "open" to the hook
+    fd = os.open(path, os.O_RDONLY)
+    return os.read(fd, 9).decode()
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the uid mode needs root")
+@pytest.mark.xfail(
+    strict=True,
+    reason="known hole (SANDBOX_LIMITS_DOC): in the uid mode, ctypes' raw memory blinds the "
+    "audit hook; files the worker's uid may read (a world-readable solutions/) are then read",
+)
+def test_raw_memory_cannot_blind_the_file_checks():
+    """Pinned as a known hole: when this starts passing, the uid mode protects files against
+    raw memory too; update SANDBOX_LIMITS_DOC and drop the xfail."""
+    limits = Limits(**{**SMALL.__dict__, "isolation": "unprivileged-uid"})
+    with Sandbox(BLIND_OPEN, policy=POLICY, limits=limits) as box:
+        result = box.call("read", str(SOLUTION))
+    assert result.value != '{\n "cells', result
