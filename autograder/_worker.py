@@ -716,6 +716,10 @@ PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
 SECCOMP_SET_MODE_FILTER = 1
 SECCOMP_FILTER_FLAG_TSYNC = 1
+#: Do not turn on the Speculative Store Bypass mitigation for this process (what a seccomp
+#: filter does by default on many kernels, slowing numeric code; runc does the same).
+SECCOMP_FILTER_FLAG_SPEC_ALLOW = 4
+EINVAL = 22
 CLONE_THREAD = 0x00010000
 EPERM, ENOSYS = 1, 38
 #: x86_64 system call numbers.
@@ -819,13 +823,18 @@ def install_process_filter() -> str:
         errno = ctypes.get_errno()
         raise OSError(errno, f"prctl(PR_SET_NO_NEW_PRIVS): {os.strerror(errno)}")
     # seccomp(2) with TSYNC covers threads a library started before (TensorFlow's pools);
-    # plain prctl (the calling thread only) where the seccomp call itself is unknown.
-    done = libc.syscall(
-        long_(X86_64["seccomp"]), long_(SECCOMP_SET_MODE_FILTER),
-        long_(SECCOMP_FILTER_FLAG_TSYNC), ctypes.byref(fprog),
-    )  # fmt: skip
+    # SPEC_ALLOW is unknown before Linux 4.17 (EINVAL: without it); plain prctl (the calling
+    # thread only) where the seccomp call itself is unknown.
+    both = SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_SPEC_ALLOW
+    for flags in (both, SECCOMP_FILTER_FLAG_TSYNC):
+        done = libc.syscall(
+            long_(X86_64["seccomp"]), long_(SECCOMP_SET_MODE_FILTER), long_(flags),
+            ctypes.byref(fprog),
+        )  # fmt: skip
+        errno = ctypes.get_errno() if done != 0 else 0
+        if errno != EINVAL:
+            break
     if done != 0:
-        errno = ctypes.get_errno()
         if done > 0 or errno != ENOSYS:
             raise OSError(errno, f"seccomp(SECCOMP_SET_MODE_FILTER): {os.strerror(errno)}")
         if libc.prctl(PR_SET_SECCOMP, ulong(SECCOMP_MODE_FILTER), ctypes.byref(fprog)) != 0:
