@@ -39,6 +39,7 @@ from .sandbox import (
     Policy,
     Proof,
     Sandbox,
+    process_filter_note,
     prove_isolation,
 )
 from .submission import (
@@ -779,6 +780,10 @@ def grade_class(
                 f"{out_dir} already holds results of {', '.join(sorted(others))}; grade "
                 f"{lab.id} into its own folder (the default is grades/{lab.id}/)"
             )
+    try:  # a course secret file other users can read stops the run before anyone is graded
+        policy.check_secret_file(os.environ.get("CONVLAB_COURSE_SECRET_FILE") or "")
+    except policy.SecretFileError as error:
+        raise GradeError(str(error)) from None
     try:
         found, notes = discover(list(paths), lab=lab.id, layout=layout)
     except (LayoutError, OSError) as error:  # an unreadable folder is said, not a traceback
@@ -819,6 +824,8 @@ def grade_class(
             + (" (--force regrades them)" if results else "")
             + (f"; isolation: {mode} (a correct submission ran in it)" if mode else "")
         )
+        if mode != "bubblewrap" and process_filter_note():
+            print(f"WARNING: {process_filter_note()}", file=sys.stderr)
         if mode == "none":
             _say(
                 "WARNING: submissions run WITHOUT isolation (no bubblewrap, not root): "

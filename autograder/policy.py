@@ -42,10 +42,43 @@ STOP_STATUSES = frozenset({Status.TIMEOUT, Status.MEMORY, Status.FORBIDDEN, Stat
 # Who is graded, with which seed
 
 
+class SecretFileError(ValueError):
+    """The course secret file is readable by users other than the grader's."""
+
+
+def check_secret_file(path: str | os.PathLike[str]) -> None:
+    """Refuse a course secret file that another user owns unless it is 0600 (or stricter).
+
+    The grader's own file it makes 0600 itself before code runs without bubblewrap (the
+    sandbox's uid mode); a TA's file it cannot, and students' code running as another uid could
+    read a 0644 one. A missing file is left to the reader's own error.
+    """
+    if not path:
+        return
+    try:
+        info = os.stat(path)
+    except OSError:
+        return
+    euid = os.geteuid()
+    if info.st_uid != euid and info.st_mode & 0o077:
+        raise SecretFileError(
+            f"the course secret file {path} belongs to uid {info.st_uid}, not to the user "
+            f"grading (uid {euid}), and other users can read it (mode "
+            f"{info.st_mode & 0o777:04o}): students' code could read it too. Make it private "
+            f"to its owner with `chmod 600 {path}` (or give it to the grading user), then grade "
+            "again."
+        )
+
+
 def course_secret() -> str:
-    """The course secret from $CONVLAB_COURSE_SECRET or the file $CONVLAB_COURSE_SECRET_FILE."""
+    """The course secret from $CONVLAB_COURSE_SECRET or the file $CONVLAB_COURSE_SECRET_FILE.
+
+    Raises SecretFileError when the file is another user's and readable by others.
+    """
     secret = os.environ.get("CONVLAB_COURSE_SECRET")
     path = os.environ.get("CONVLAB_COURSE_SECRET_FILE")
+    if path:
+        check_secret_file(path)
     if not secret and path:
         secret = Path(path).read_text().strip()
     return secret or DEV_SECRET

@@ -57,11 +57,24 @@ and recorded in every results.json (`extra_data.isolation`) and printed by the C
   stays importable; the audit hook still checks each file's real path (code that got past it
   could walk up from those descriptors to the folders around the interpreter's, e.g. the other
   versions in ~/.pyenv, never into the rest of the private folder, e.g. /root). RLIMIT_NPROC
-  applies; when the worker stops, every process of that uid is killed. It sees the host file
-  system with that uid's permissions: the grader makes the secret file 0600 and the reference
-  cache folder 0700 (when it owns them) and writes results 0600; keep the submissions
-  unreadable to others too.
-- "none" (neither is possible): the grader's own user; said loudly by the CLI.
+  applies; when the worker stops, every process of that uid is killed. Right before student
+  code runs the worker
+  installs a seccomp filter on itself (with no_new_privs, so it can never be lifted, and on
+  every thread): execve, execveat, fork, vfork, clone without CLONE_THREAD, ptrace,
+  process_vm_readv/writev, mknod (FIFOs), new sockets, io_uring, pidfd signals and signals to
+  any process but itself are refused by the kernel (clone3 answers ENOSYS, so threads start
+  through clone). So no process starts from student code, whatever it reaches (a fresh
+  _posixsubprocess from _imp, raw memory through ctypes). x86_64 only: on another architecture
+  no filter is installed (the CLI warns) and the mode relies on the audit hook and RLIMIT_NPROC
+  alone; where the kernel refuses the filter on x86_64, the worker does not start (the
+  grader's fault, said so). It sees the host file system with that uid's permissions: the
+  grader makes the secret file 0600 and the reference cache folder 0700 (when it owns them) and
+  writes results 0600; a secret file another user owns (a TA's) must already be 0600:
+  otherwise grading stops before anyone is graded, with the `chmod 600` to run. Keep the
+  submissions unreadable to others too.
+- "none" (neither is possible): the grader's own user; said loudly by the CLI. The seccomp
+  filter is installed here too (and inside bubblewrap, as an extra layer), when the kernel
+  takes it.
 `CONVLAB_ISOLATION=bubblewrap|uid|none` forces a mode (an unavailable forced mode is an error).
 
 In every mode: limits on wall time per call and per submission, CPU time, address space, file
@@ -88,15 +101,27 @@ stand-in module whose every use raises (and records) "tensorflow.nn.conv2d is no
 this lab (line 12 of file.py)", so an unused import costs nothing; numpy.convolve, numpy.correlate
 and numpy.fft are stubs; an audit hook (a closure nothing else references, holding only
 immutable values) refuses processes, sockets, signals, ctypes, gc object walks, tracing,
-replacing a function's __code__, and Python-level file access outside the sandbox folder.
+replacing a function's __code__, and Python-level file access outside the sandbox folder. It
+reads a path as the kernel will (str and bytes subclasses and buffers by their contents), with
+its own realpath and builtins bound before student code runs (rebinding os.path, posixpath,
+os.getcwd, builtins or the worker module's globals changes nothing it sees); a relative path
+is checked against the working folder and against every folder open as a descriptor (the
+audit event of os.open does not say which dir_fd it got), and listing a descriptor checks the
+folder it is open on; links may point only into the sandbox or down from their own folder.
 A static scan (autograder.forbidden) flags uses of forbidden libraries and obfuscation.
 
 It does NOT stop:
-- in the "unprivileged-uid" and "none" modes, a determined attacker: the audit hook is CPython,
-  not the kernel; code that reaches raw memory or patches the stdlib functions the hook calls
-  (e.g. os.path.realpath) can weaken it, and C code (TensorFlow's file I/O, readline) opens
-  files the hook never sees. Files readable by the worker's uid stay readable, world-writable
-  folders (/tmp) writable. Only bubblewrap is a boundary; grade untrusted classes with it.
+- in the "unprivileged-uid" and "none" modes, a determined attacker's file access: the audit
+  hook is CPython, not the kernel. ctypes is loaded in every worker (numpy imports it), and
+  its objects reach raw memory with no audit event (e.g. a pointer's __setstate__ or an index
+  past its end), with which the hook itself can be undone; C code (TensorFlow's file I/O,
+  readline) opens files the hook never sees; os.stat, os.access and os.readlink (dir_fd or
+  not) raise no audit event, so any file's existence, size and times can be learnt. What
+  then protects files is the kernel: files readable by the worker's uid (a world-readable
+  solutions/ folder on a TA's laptop) stay readable, world-writable folders (/tmp, /dev/shm)
+  writable. Process starts are the exception: the seccomp filter holds against raw memory
+  too. Only bubblewrap is a boundary for files; grade untrusted classes with it, or keep
+  solutions and everything private out of other users' reach.
 - in the "bubblewrap" mode with the grader running as root, RLIMIT_NPROC does not bind (the
   kernel exempts uid 0 outside the namespace): a fork bomb is cut off by the wall-time limits
   and the PID namespace, not by a process count; CPU time and memory of other jobs on the same
@@ -110,6 +135,8 @@ It does NOT stop:
   only in the "none" mode would a process left to another parent go uncounted (none can be
   started). The call's `baseline` runs in the parent while the worker's processes are stopped.
 - threads the student starts: they are killed with the worker, but may run between calls.
+  (Python's threading is refused by the audit hook; a thread started past it is allowed by
+  the seccomp filter, which must let numpy's and TensorFlow's threads start.)
 - code in a Jupyter kernel (a student's self-check; nbgrader's execution, whose scores are
   replaced by this sandbox's verdicts): that kernel is not this sandbox.
 """
@@ -709,11 +736,30 @@ def _prefix_is_private() -> bool:
     return False
 
 
+def process_filter_note() -> str:
+    """Empty where workers install their seccomp process filter (x86_64 Linux); else a warning
+    for the TA: without it, the uid and none modes rely on the audit hook and RLIMIT_NPROC."""
+    machine = os.uname().machine
+    if sys.platform.startswith("linux") and machine == "x86_64":
+        return ""
+    return (
+        f"no seccomp process filter on {machine}: outside bubblewrap, only the audit hook and "
+        "RLIMIT_NPROC stop student code from starting processes"
+    )
+
+
 def _protect_trusted_files() -> None:
     """Uid mode: the course secret file 0600 and the reference cache folder 0700, when ours.
 
-    The worker then sees the host file system with another uid's permissions only.
+    The worker then sees the host file system with another uid's permissions only. A secret
+    file another user owns (a TA's) must already be 0600: SecretFileError says so, and no worker
+    starts.
     """
+    from .policy import check_secret_file
+
+    secret_file = os.environ.get("CONVLAB_COURSE_SECRET_FILE")
+    if secret_file:
+        check_secret_file(os.path.abspath(secret_file))
     euid = os.geteuid()
     for path in _secret_paths():
         try:
@@ -1230,6 +1276,9 @@ class Sandbox:
             "sandbox_dir": scratch,
             "result_bytes": self.limits.result_bytes,
             "rlimits": rlimits,
+            # uid mode claims that no process starts: a filter the kernel refuses is a setup
+            # failure there; elsewhere the filter is an extra layer, tried.
+            "process_filter": "required" if self.isolation == "unprivileged-uid" else "try",
             "drop_to": [self._uid, self._uid] if self._uid is not None else None,
             "preimport": list(PREIMPORT) if self._uid is not None and _prefix_is_private() else [],
             "package_dirs": [list(m) for m in self.masked]
