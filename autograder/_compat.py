@@ -6,7 +6,9 @@ convlab/ use 3.11+ syntax or these names straight from the standard library.
 
 from __future__ import annotations
 
+import ast
 import sys
+import threading
 from enum import Enum
 
 if sys.version_info >= (3, 11):
@@ -24,4 +26,16 @@ else:
             return name.lower()
 
 
-__all__ = ["StrEnum"]
+#: CPython before 3.12 keeps the AST constructor's recursion depth in state shared by every
+#: thread: two grading threads parsing at once can raise "SystemError: AST constructor recursion
+#: depth mismatch" (python/cpython#106905) for an honest submission. One parse at a time.
+_AST_LOCK = threading.Lock()
+
+
+def parse_ast(source: str) -> ast.Module:
+    """`ast.parse(source)`, safe to call from several grading threads at once."""
+    with _AST_LOCK:
+        return ast.parse(source)
+
+
+__all__ = ["StrEnum", "parse_ast"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from ._compat import parse_ast
+
 #: Attribute names that are a library's convolution (or the FFT route to one).
 LIBRARY_CONVOLUTIONS: frozenset[str] = frozenset(
     {
@@ -220,7 +222,7 @@ def _bound_names(tree: ast.Module, forbidden: tuple[str, ...]) -> dict[str, str]
 def scan(code: str, *, forbidden_modules: tuple[str, ...]) -> list[Finding]:
     """Findings in `code`, sorted by line; a syntax error gives none (loading reports it)."""
     try:
-        tree = ast.parse(code)
+        tree = parse_ast(code)
     except (SyntaxError, ValueError):
         return []
     # A name bound by an import (np, tf, signal) is a library, even if later reassigned.

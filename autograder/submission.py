@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 
 from . import release_cells
+from ._compat import parse_ast
 
 #: Larger files are refused unread: a lab notebook without outputs is a few tens of kB.
 MAX_FILE_BYTES = 5 * 1024**2
@@ -647,7 +648,7 @@ def _only_checks(source: str) -> bool:
     if not ADDED_TEST_CELL.search(source):
         return False
     try:
-        tree = ast.parse(source)
+        tree = parse_ast(source)
     except (SyntaxError, ValueError):  # magics, or a syntax error the student will be shown
         return False
     definitions = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)

@@ -147,3 +147,26 @@ def test_the_check_finds_a_cycle(tmp_path: Path) -> None:
     graph = import_graph(tmp_path)
     assert cycles(graph) == [frozenset({"autograder.low", "autograder.high"})]
     assert graph["autograder.typed"] == set()
+
+
+def test_grading_threads_parse_one_at_a_time() -> None:
+    """Does grader code parse with `_compat.parse_ast` (one lock), never `ast.parse` directly?
+
+    CPython < 3.12 shares the AST constructor's recursion depth between threads: two grading
+    threads parsing at once gave an honest student "SystemError: AST constructor recursion depth
+    mismatch" (python/cpython#106905). The worker (one thread per process) is exempt.
+    """
+    direct = []
+    for path in sorted((ROOT / "autograder").rglob("*.py")):
+        if path.name in ("_compat.py", "_worker.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "parse"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "ast"
+            ):
+                direct.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert direct == [], direct
