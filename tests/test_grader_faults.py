@@ -267,7 +267,7 @@ def test_reference_failure_is_a_grader_error_not_a_failed_case(tmp_path, monkeyp
     def broken(*args, **kwargs):
         raise RuntimeError("the reference broke")
 
-    monkeypatch.setattr("autograder.runner.expected_outputs", broken)
+    monkeypatch.setattr("autograder.reference.expected_outputs", broken)
     (tmp_path / "ada.py").write_text(CORRECT)
     report = grade_submission(tmp_path / "ada.py", LAB, limits=FAST)
     assert report.grader_error and "the reference broke" in report.grader_errors[0]
