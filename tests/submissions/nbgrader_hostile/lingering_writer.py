@@ -1,0 +1,42 @@
+# Hostile fixture (issue 19, nbgrader): appended to an otherwise correct answer cell. The kernel
+# leaves a detached process (new session, its own marker in its command line) and a thread that
+# keep trying, for a minute after the cell, to replace the graded notebook with a link to the
+# gradebook, append to the course's log and write a file beside the course's gradebook — after
+# nbgrader has checked and written the notebook.
+# Expected: everything the kernel started dies with it: no process with the marker is left after
+# nbgrader returns; the course and the graded notebook are as nbgrader wrote them; full points.
+import os
+import subprocess
+import sys
+import threading
+
+_course = os.path.abspath(os.path.join("..", "..", ".."))
+_notebook = os.path.abspath(next(n for n in os.listdir(".") if n.endswith(".ipynb")))
+_LOOP = f"""
+import os, sys, time
+for _ in range(300):
+    time.sleep(0.2)
+    for call in (
+        lambda: os.replace(os.path.join({_course!r}, "late-link"), {_notebook!r}),
+        lambda: os.symlink(os.path.join({_course!r}, "gradebook.db"),
+                           os.path.join({_course!r}, "late-link")),
+        lambda: open(os.path.join({_course!r}, ".nbgrader.log"), "a").write("late\\n"),
+        lambda: open(os.path.join({_course!r}, "late.txt"), "w").write("late\\n"),
+    ):
+        try:
+            call()
+        except OSError:
+            pass
+"""
+try:
+    subprocess.Popen(
+        [sys.executable, "-c", _LOOP, "convlab-lingering-writer"],
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    print("lingering process started")
+except OSError as error:
+    print("no process:", type(error).__name__)
+threading.Thread(target=exec, args=(_LOOP,), daemon=False).start()
