@@ -54,6 +54,8 @@ ATTACKERS = {
     "sig": "signal_nbgrader",
     "ssh": "ta_home_secrets",
 }
+#: Attackers the course's grader itself docks (the same on both paths): why.
+DOCKED = {"lin": "its answer cell imports subprocess, which the lab forbids"}
 HONEST = ("ada", "bob")  # the solution; the solution with conv2d's kernel flipped
 #: What the TA keeps in their home folder (the kernel must never print any of it).
 TA_FILES = {
@@ -236,7 +238,8 @@ def attacked(tmp_path_factory):
 @pytest.mark.slow
 def test_every_student_is_graded_as_what_they_are(attacked):
     """Do autograde, feedback and export finish for the whole class, every attacker with the
-    full points of its correct answers and the honest classmates with the CLI's scores?"""
+    full points of its correct answers (but what the grader's rules dock) and every student with
+    the CLI's score?"""
     course, runs = attacked["course"], attacked["runs"]
     for step, run in runs.items():
         assert run.returncode == 0, (step, run.stderr[-3000:])
@@ -244,7 +247,7 @@ def test_every_student_is_graded_as_what_they_are(attacked):
     scores = _exported(course)
     assert set(scores) == set(HONEST) | set(ATTACKERS)
     for student in ATTACKERS:
-        assert scores[student] == LAB.max_score, student
+        assert (scores[student] < LAB.max_score) is (student in DOCKED), student
     assert scores["ada"] == LAB.max_score
     assert 0 < scores["bob"] < LAB.max_score
     for student, score in scores.items():
