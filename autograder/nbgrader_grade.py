@@ -41,28 +41,28 @@ HOME_PRIVATE = (
     ".git-credentials", ".pgpass", ".jupyter", ".local/share/jupyter", ".ipython",
     ".bash_history", ".zsh_history", ".python_history", ".cache/convlab",
 )  # fmt: skip
-#: Why a kernel would run without bubblewrap, for the TA (None: it runs in bubblewrap).
-_NO_SANDBOX_REASONS = {
-    "none": "CONVLAB_ISOLATION=none",
-    "unprivileged-uid": "bubblewrap cannot run here (the uid mode has no kernel sandbox)",
-}
 
 
 def kernel_isolation(env: Mapping[str, str]) -> str | None:
     """None when student kernels run in bubblewrap; else why they run without it.
 
-    $CONVLAB_ISOLATION=none runs them without; =bubblewrap where bubblewrap cannot run raises
-    IsolationUnavailable (no kernel is started with less isolation than the TA asked for).
+    Kernels run in bubblewrap wherever it works, whatever mode the grader's own workers use,
+    unless $CONVLAB_ISOLATION=none; =bubblewrap where it cannot run raises IsolationUnavailable
+    (no kernel starts with less isolation than the TA asked for).
     """
-    from .sandbox import ISOLATION_ENV, isolation_mode
+    from .sandbox import ISOLATION_ENV, IsolationUnavailable, bubblewrap_works
 
-    try:
-        mode = isolation_mode(env.get(ISOLATION_ENV) or "auto")
-    except ValueError:  # a mode name kernels do not know: the strongest there is
-        mode = isolation_mode("auto")
-    if mode == "bubblewrap":
+    want = (env.get(ISOLATION_ENV) or "auto").strip().lower()
+    if want == "none":
+        return f"{ISOLATION_ENV}=none"
+    if bubblewrap_works():
         return None
-    return _NO_SANDBOX_REASONS.get(mode, "bubblewrap cannot run here")
+    if want in ("bubblewrap", "bwrap"):
+        raise IsolationUnavailable(
+            "bubblewrap was asked for but cannot run here (install the `bubblewrap` package; "
+            "user namespaces must be allowed)"
+        )
+    return "no `bwrap`, or it cannot make namespaces here"
 
 
 def kernel_sandbox(

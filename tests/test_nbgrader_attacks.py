@@ -515,3 +515,13 @@ def test_every_nbgrader_attack_is_documented_and_graded():
         header = (HOSTILE / f"{name}.py").read_text().split("\nimport", 1)[0]
         assert header.startswith("# Hostile fixture (issue 19, nbgrader)"), name
         assert "\n# Expected: " in header, name
+
+
+@needs_bwrap
+@pytest.mark.parametrize("mode", ["", "auto", "bubblewrap", "uid"])
+def test_kernels_use_bubblewrap_whatever_the_workers_mode(mode):
+    """Is a kernel sandboxed wherever bubblewrap works, unless the TA said none?"""
+    from autograder.nbgrader_grade import kernel_isolation
+
+    assert kernel_isolation({"CONVLAB_ISOLATION": mode}) is None
+    assert "none" in kernel_isolation({"CONVLAB_ISOLATION": "none"})
