@@ -72,14 +72,14 @@ def kernel_sandbox(
 
     nbgrader runs the kernel in `<course>/autograded/<student>/<lab>/`. Inside, the whole file
     system is read-only; the course folder (gradebook, source, other students' submissions and
-    results, nbgrader's log) is an empty tmpfs but for this folder, where the kernel sees the
-    folder's files read-only and whatever it writes stays private to it (a tmpfs, gone with the
-    kernel): nothing it does there reaches the folder nbgrader writes the graded notebook into.
+    results, nbgrader's log) is an empty read-only tmpfs but for this folder, where the kernel
+    sees the folder's files read-only and whatever it writes stays private to it (a tmpfs, gone
+    with the kernel): nothing it does there reaches the folder nbgrader writes the notebook to.
     The course secret's file, the reference cache, Jupyter's runtime, data and configuration
-    folders (the TA's server token) and the TA's credentials are hidden; /tmp and /run are
-    private; PID, IPC and UTS namespaces are new and the kernel dies with nbgrader. With
-    `sockets` (a folder for ZMQ's unix sockets: KernelManager.transport = "ipc") the network
-    namespace is new too: the kernel has a loopback of its own and reaches no server.
+    folders (the TA's server token) and the TA's credentials are hidden (empty and read-only);
+    /tmp is private, /run empty; PID, IPC and UTS namespaces are new and the kernel dies with
+    nbgrader. With `sockets` (a folder for ZMQ's unix sockets: KernelManager.transport = "ipc")
+    the network namespace is new too: the kernel has a loopback of its own, reaching no server.
     Without bubblewrap (see `kernel_isolation`) the command is returned unchanged.
     """
     if kernel_isolation(env) is not None:
@@ -87,12 +87,16 @@ def kernel_sandbox(
     bwrap = shutil.which("bwrap") or "bwrap"
     here = cwd.resolve()
     args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    empty = []  # folders replaced by an empty tmpfs, made read-only once all is mounted
     for hidden in _hidden_paths(env):
-        args += (
-            ["--tmpfs", str(hidden)] if hidden.is_dir() else ["--ro-bind", "/dev/null", str(hidden)]
-        )
+        if hidden.is_dir():
+            empty.append(hidden)
+        else:
+            args += ["--ro-bind", "/dev/null", str(hidden)]
     if here.parent.parent.name == "autograded":  # nbgrader's layout: hide the course folder
-        args += ["--tmpfs", str(here.parents[2])]
+        empty.append(here.parents[2])
+    for folder in empty:
+        args += ["--tmpfs", str(folder)]
     args += ["--tmpfs", str(here)]  # the kernel's own writes: private, gone with it
     for entry in sorted(here.iterdir()):
         if not entry.is_symlink() and (entry.is_file() or entry.is_dir()):
@@ -102,6 +106,8 @@ def kernel_sandbox(
         args += ["--ro-bind", connection, connection]
     if sockets is not None:
         args += ["--bind", str(sockets.resolve()), str(sockets.resolve()), "--unshare-net"]
+    for folder in empty:  # a write there fails rather than seem to land
+        args += ["--remount-ro", str(folder)]
     args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"]
     args += ["--chdir", str(here), "--setenv", "IPYTHONDIR", "/tmp/ipython"]
     args += ["--setenv", "MPLCONFIGDIR", "/tmp/matplotlib"]

@@ -54,8 +54,6 @@ ATTACKERS = {
     "sig": "signal_nbgrader",
     "ssh": "ta_home_secrets",
 }
-#: Attackers the course's grader itself docks (the same on both paths): why.
-DOCKED = {"lin": "its answer cell imports subprocess, which the lab forbids"}
 HONEST = ("ada", "bob")  # the solution; the solution with conv2d's kernel flipped
 #: What the TA keeps in their home folder (the kernel must never print any of it).
 TA_FILES = {
@@ -238,8 +236,7 @@ def attacked(tmp_path_factory):
 @pytest.mark.slow
 def test_every_student_is_graded_as_what_they_are(attacked):
     """Do autograde, feedback and export finish for the whole class, every attacker with the
-    full points of its correct answers (but what the grader's rules dock) and every student with
-    the CLI's score?"""
+    full points of its correct answers and every student with the CLI's score?"""
     course, runs = attacked["course"], attacked["runs"]
     for step, run in runs.items():
         assert run.returncode == 0, (step, run.stderr[-3000:])
@@ -247,7 +244,7 @@ def test_every_student_is_graded_as_what_they_are(attacked):
     scores = _exported(course)
     assert set(scores) == set(HONEST) | set(ATTACKERS)
     for student in ATTACKERS:
-        assert (scores[student] < LAB.max_score) is (student in DOCKED), student
+        assert scores[student] == LAB.max_score, student
     assert scores["ada"] == LAB.max_score
     assert 0 < scores["bob"] < LAB.max_score
     for student, score in scores.items():
@@ -272,11 +269,13 @@ def test_links_to_the_gradebook_are_refused(attacked):
 @pytest.mark.slow
 def test_the_kernel_cannot_reach_the_tas_jupyter_server(attacked):
     """With a TA's server running (and answering the TA), does the kernel find no runtime file
-    and no open port on its loopback, and is nbgrader_config.py unchanged?"""
+    and no Jupyter server on its loopback, and is nbgrader_config.py unchanged?"""
     assert attacked["server_answers"]  # the attack had a target
     printed = _printed(attacked["course"], "api")
     assert "runtime files: 0\n" in printed
-    assert "loopback ports open: 0\n" in printed
+    assert "jupyter servers answering: 0\n" in printed
+    ports = json.loads(printed.split("loopback ports open: ", 1)[1].split("\n", 1)[0])
+    assert attacked["server"]["port"] not in ports
     assert "config rewritten" not in printed
     assert attacked["after"] == attacked["before"]
 
@@ -356,7 +355,9 @@ def test_without_bubblewrap_nbgrader_writes_through_no_link(unsandboxed):
     assert "link planted: " in _printed(course, "lnk")
     assert "hard link planted: " in _printed(course, "hrd")
     _gradebook_is_sound(course)
-    assert _exported(course) == {s: LAB.max_score for s in ("ada", "lnk", "hrd")}
+    scores = _exported(course)
+    assert [scores[s] for s in ("ada", "lnk", "hrd")] == [LAB.max_score] * 3
+    assert 0 < scores["bob"] < LAB.max_score
     for student in ("lnk", "hrd"):
         notebook = course / "autograded" / student / LAB.id / f"{LAB.id}.ipynb"
         assert not notebook.is_symlink() and notebook.stat().st_nlink == 1
@@ -452,6 +453,12 @@ except OSError as e:
 open("scratch.txt", "w").write("x")
 out["scratch"] = open("scratch.txt").read()
 out["runtime"] = os.listdir(runtime) if os.path.isdir(runtime) else None
+for key, path in (("course_write", course), ("home_write", os.path.expanduser("~/.ssh"))):
+    try:
+        open(os.path.join(path, "planted"), "w").close()
+        out[key] = "written"
+    except OSError as e:
+        out[key] = e.strerror
 out["ssh"] = os.listdir(os.path.expanduser("~/.ssh"))
 with socket.socket() as s:
     s.settimeout(2)
@@ -464,7 +471,8 @@ print(json.dumps(out))
 def test_the_kernel_sandbox_shows_only_its_folder(tmp_path):
     """In a course layout with a TA's runtime file, SSH key and a listening loopback port: does
     the sandboxed kernel see only its own folder's files (read-only, its writes private), no
-    runtime file, no key, and no loopback port?"""
+    runtime file, no key, no loopback port, and fail to write in the course or the hidden key's
+    folder?"""
     course = tmp_path / "course"
     here = course / "autograded" / "mal" / "lab"
     here.mkdir(parents=True)
@@ -498,6 +506,7 @@ def test_the_kernel_sandbox_shows_only_its_folder(tmp_path):
     assert out["scratch"] == "x" and not (here / "scratch.txt").exists()
     assert out["runtime"] is None and out["ssh"] == []  # Jupyter's data folder: empty
     assert out["loopback"] != 0
+    assert out["course_write"] == out["home_write"] == "Read-only file system"
 
 
 def test_without_bubblewrap_the_kernel_command_is_unchanged(tmp_path):

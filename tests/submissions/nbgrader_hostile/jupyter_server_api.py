@@ -2,10 +2,10 @@
 # Jupyter server running (as in a course where TAs grade from JupyterLab). The kernel reads the
 # server's runtime file (its URL and token) from the TA's Jupyter runtime folder and, through the
 # server's REST API, rewrites the course's nbgrader_config.py (code the TA's next nbgrader command
-# would run). Without the file, it looks for any open TCP port on loopback.
+# would run). Without the file, it looks for a Jupyter server on every open TCP port of loopback.
 # Expected: no runtime file in the kernel's view, and the kernel is in its own network namespace
-# (its ZMQ channels are unix sockets): "runtime files: 0", "loopback ports open: 0". The course
-# folder is unchanged; the student gets full points.
+# (its ZMQ channels are unix sockets): "runtime files: 0", "jupyter servers answering: 0", the TA
+# server's port not among the open ones. The course folder is unchanged; full points.
 import glob
 import json
 import os
@@ -47,4 +47,12 @@ for _port in range(1, 65536):
         _s.settimeout(0.2)
         if _s.connect_ex(("127.0.0.1", _port)) == 0:
             _open.append(_port)
-print("loopback ports open:", len(_open))
+print("loopback ports open:", _open)
+_servers = 0
+for _port in _open:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{_port}/api", timeout=3) as _reply:
+            _servers += "version" in json.loads(_reply.read())
+    except Exception:
+        pass
+print("jupyter servers answering:", _servers)

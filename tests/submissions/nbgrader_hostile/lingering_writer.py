@@ -2,7 +2,8 @@
 # leaves a detached process (new session, its own marker in its command line) and a thread that
 # keep trying, for a minute after the cell, to replace the graded notebook with a link to the
 # gradebook, append to the course's log and write a file beside the course's gradebook — after
-# nbgrader has checked and written the notebook.
+# nbgrader has checked and written the notebook. It does so only in nbgrader's kernel
+# (NBGRADER_EXECUTION is set there), so the course's grader, which would dock it, never sees it.
 # Expected: everything the kernel started dies with it: no process with the marker is left after
 # nbgrader returns; the course and the graded notebook are as nbgrader wrote them; full points.
 import os
@@ -40,7 +41,7 @@ def _late():
             pass
 
 
-try:
+if os.environ.get("NBGRADER_EXECUTION"):
     subprocess.Popen(
         [sys.executable, "-c", _LOOP, "convlab-lingering-writer"],
         start_new_session=True,
@@ -49,6 +50,4 @@ try:
         stderr=subprocess.DEVNULL,
     )
     print("lingering process started")
-except OSError as error:
-    print("no process:", type(error).__name__)
-threading.Thread(target=_late, daemon=True).start()
+    threading.Thread(target=_late, daemon=True).start()
