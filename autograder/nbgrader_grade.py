@@ -186,10 +186,10 @@ class LinkRefusingFilesWriter(FilesWriter):
     that could write there (no bubblewrap) may leave that path a link to the gradebook (or a hard
     link: a second name of the gradebook's file), or the folder itself a link to a classmate's,
     and links beside it, which nbgrader would then chmod and generate_feedback copy into the
-    student's feedback. This writer removes every link and
-    special file in the destination folder (saying so), and writes the notebook to a new file
-    renamed over the old name: a link there is replaced, never followed. The destination folder
-    and its parent (the student's), if links, are replaced by folders.
+    student's feedback. This writer removes every link and special file in the destination
+    folder (saying so), and writes the notebook (and any extracted output) to a new file renamed
+    over the old name: a link there is replaced, never followed. The destination folder and its
+    parent (the student's), if links, are replaced by folders.
     """
 
     def write(
@@ -223,6 +223,16 @@ class LinkRefusingFilesWriter(FilesWriter):
             _replace(fd, name, output.encode("utf-8") if isinstance(output, str) else output)
         finally:
             os.close(fd)
+        for relative, data in (resources.get("outputs") or {}).items():  # extracted outputs
+            path = Path(os.path.normpath(folder / relative))
+            if folder not in path.parents:
+                raise OSError(f"refused to write {path}: outside {folder}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sub = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+            try:
+                _replace(sub, path.name, data)
+            finally:
+                os.close(sub)
         return str(folder / name)
 
     def _unlink_linked_folders(self, folder: Path, who: str) -> None:

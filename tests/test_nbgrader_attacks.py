@@ -390,6 +390,21 @@ def test_the_writer_replaces_a_link_instead_of_following_it(tmp_path):
     assert gradebook.read_bytes() == b"SQLite format 3\0 grades"
 
 
+def test_the_writer_writes_extracted_outputs_through_no_link(tmp_path):
+    """An extracted output's name left as a link: replaced, its target kept?"""
+    gradebook = tmp_path / "gradebook.db"
+    gradebook.write_text("grades")
+    folder = tmp_path / "lab"
+    (folder / "lab_files").mkdir(parents=True)
+    (folder / "lab_files" / "out.png").symlink_to(gradebook)
+    writer = LinkRefusingFilesWriter()
+    writer.build_directory = str(folder)
+    resources = {"output_extension": ".html", "outputs": {"lab_files/out.png": b"png"}}
+    writer.write("<html>", resources, notebook_name="lab")
+    assert (folder / "lab_files" / "out.png").read_bytes() == b"png"
+    assert gradebook.read_text() == "grades" and (folder / "lab.html").read_text() == "<html>"
+
+
 def test_the_writer_replaces_a_hard_link_instead_of_writing_into_it(tmp_path):
     gradebook = tmp_path / "gradebook.db"
     gradebook.write_bytes(b"SQLite format 3\0 grades")
