@@ -292,8 +292,9 @@ def test_the_kernel_sees_and_writes_no_course_file(attacked):
     assert _hashes(attacked["home"], skip=(".local",)) == attacked["home_before"]
     for folder in ("autograded", "feedback"):
         assert not list((course / folder / "nosy").rglob("planted_for_feedback.html"))
-    for page in (course / "autograded").rglob("*.ipynb"):
-        assert "written by a student kernel" not in page.read_text(), page
+    for page in (course / "autograded").rglob("*.ipynb"):  # (nosy's own holds the attack's text)
+        if page.parts[-3] != "nosy":
+            assert "written by a student kernel" not in page.read_text(), page
     log = course / ".nbgrader.log"
     assert not log.exists() or "student kernel" not in log.read_text()
 
