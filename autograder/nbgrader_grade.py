@@ -9,6 +9,7 @@ import secrets
 import shutil
 import stat
 import tempfile
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,8 @@ class ScrubbedKernelManager(AsyncKernelManager):
     async def _async_pre_start_kernel(self, **kw: Any) -> Any:
         if self._sockets is None and kernel_isolation(kw.get("env") or os.environ) is None:
             self._sockets = Path(tempfile.mkdtemp(prefix="convlab-kernel-"))
+            # removed at shutdown, or when nbgrader drops a dead kernel without shutting it down
+            weakref.finalize(self, shutil.rmtree, self._sockets, ignore_errors=True)
             self.transport = "ipc"
             self.ip = str(self._sockets / "kernel")
         return await super()._async_pre_start_kernel(**kw)
