@@ -48,7 +48,11 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
-from autograder.nbgrader_grade import ExecuteAnswersOnly, GradeOutsideKernel  # noqa: E402
+from autograder.nbgrader_grade import (  # noqa: E402
+    ExecuteAnswersOnly,
+    GradeOutsideKernel,
+    WriteWithoutFollowingLinks,
+)
 
 c.Execute.kernel_manager_class = "autograder.nbgrader_grade.ScrubbedKernelManager"
 c.Autograde.autograde_preprocessors = [
@@ -60,6 +64,8 @@ c.Autograde.autograde_preprocessors = [
     SaveAutoGrades,
     AssignLatePenalties,
     CheckCellMetadata,
+    # nbgrader's writer replaced by one that never writes through a link the kernel left
+    WriteWithoutFollowingLinks,
 ]
 
 # Feedback shows what the hidden tests reported, never their code. (No traceback can quote it:
@@ -71,4 +77,5 @@ c.GenerateFeedback.preprocessors = [
     ClearHiddenTests,
     GetGrades,
     CSSHTMLHeaderPreprocessor,
+    WriteWithoutFollowingLinks,
 ]

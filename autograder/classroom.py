@@ -53,17 +53,20 @@ def ta_environment() -> dict[str, str]:
     }
 
 
-def nbgrader(course: Path, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
+def nbgrader(
+    course: Path, *args: str, timeout: float = 1800, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run `nbgrader ARGS` in `course` (which holds nbgrader_config.py), as a TA would.
 
     The environment is the TA's shell, not the test runner's: under pytest, kernels would inherit
     PYTEST_CURRENT_TEST and ipykernel would then stop capturing stderr (hiding what costs a
-    graded cell its points), and TensorFlow log settings would hide its start-up lines.
+    graded cell its points), and TensorFlow log settings would hide its start-up lines. `env`
+    (e.g. the TA's HOME) replaces that environment's variables it names.
     """
     return subprocess.run(
         [sys.executable, "-m", "nbgrader", *args],
         cwd=course,
-        env=ta_environment(),
+        env={**ta_environment(), **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,

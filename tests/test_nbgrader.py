@@ -296,3 +296,15 @@ def test_every_lab_nbgrader_equals_cli(lab_id, tmp_path, monkeypatch):
     # the replaced checks earn nothing: the stub's tests score 0 on both paths
     cheated = [t for t in ours["cheat"]["tests"] if t["name"].startswith(f"{first}: ")]
     assert cheated and all(t["score"] == 0 for t in cheated)
+
+
+def test_autograde_says_whether_kernels_ran_in_bubblewrap(course):
+    """Does autograde warn about kernels without bubblewrap exactly when they had none, and leave
+    each graded folder free of links? (The attacks themselves: tests/test_nbgrader_attacks.py.)"""
+    from autograder.nbgrader_grade import kernel_isolation
+
+    path, runs = course
+    sandboxed = kernel_isolation(os.environ) is None  # the TA's environment is the runner's
+    assert ("WITHOUT bubblewrap" in runs["autograde"].stderr) is not sandboxed
+    graded = list((path / "autograded").rglob("*"))
+    assert graded and not [p for p in graded if p.is_symlink()]
