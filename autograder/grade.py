@@ -700,8 +700,9 @@ def _graded_from(path: Path, lab: Lab, **kw: Any) -> StudentReport:
 
 
 def _file_key(path: Path) -> str:
-    """`path` made absolute, as JSON can hold it (a name that is not UTF-8 escaped)."""
-    return _printable(os.path.abspath(path))
+    """`path` made absolute, as JSON can hold it and a terminal can show it (a name that is not
+    UTF-8, or holds control characters, escaped)."""
+    return one_line(_printable(os.path.abspath(path)))
 
 
 def _printable(text: str) -> str:

@@ -228,11 +228,23 @@ def test_array_checks_quote_no_value_on_drawn_cases():
         wrong = expected.copy()
         wrong[0, 1, 0, 0] = 0.6178354
         message = _failure(
-            compare_values, wrong, expected + 1e-3, terms=1, scale=1.0, variants=lambda: {}
+            compare_values,
+            wrong,
+            expected + 1e-3,
+            terms=1,
+            scale=1.0,
+            variants=lambda: {},
+            oracle="tf.nn.conv2d",
         )
         assert "index (0, 1, 0, 0)" in message and "0.61" not in message and "0.001" not in message
     message = _failure(
-        compare_values, wrong, expected + 1e-3, terms=1, scale=1.0, variants=lambda: {}
+        compare_values,
+        wrong,
+        expected + 1e-3,
+        terms=1,
+        scale=1.0,
+        variants=lambda: {},
+        oracle="tf.nn.conv2d",
     )
     assert "yours 0.617835" in message  # the self-check's full detail
 
@@ -250,9 +262,9 @@ def _zero_expected(cases, use_disk=True):  # noqa: ANN001, ANN202
 def test_run_test_withholds_the_message_on_drawn_cases_only(monkeypatch, suite):
     """In-process too: the self-check (seed 0) quotes the exception in full; the same test
     drawn for the student (a fresh seed, or the hidden suite) names the type and line only."""
-    import autograder.runner as runner
+    import autograder.reference as reference
 
-    monkeypatch.setattr(runner, "expected_outputs", _zero_expected)
+    monkeypatch.setattr(reference, "expected_outputs", _zero_expected)
     test = next(t for t in CONV2D.tests if t.suite == suite)
     caller = in_process_caller(_raiser)
     drawn_seed = policy.seed_for(LAB.id, test, "eve", fresh=True)
@@ -321,7 +333,7 @@ MODES = [
 ]
 ATTACKERS = sorted(p.stem for p in CORPUS.glob("*.py"))
 HONEST_NAMES = {"honest_loops": "naive_loops.py", "honest_vectorized": "vectorized.py"}
-#: A file named to retitle and clear the TA's terminal, beside a second file of the same student.
+#: A file named to retitle and clear the TA's terminal.
 ESCAPE_STEM = "escape\x1b]0;pwned\x07\x1b[2Jname"
 
 
@@ -349,7 +361,6 @@ def graded(request, tmp_path_factory, reference_cache_dir):
     for stem, source in HONEST_NAMES.items():
         shutil.copy(HONEST / source, class_dir / f"{stem}.py")
     (class_dir / f"{ESCAPE_STEM}.py").write_text((HONEST / "naive_loops.py").read_text())
-    (class_dir / f"{ESCAPE_STEM}.ipynb").write_text("{}")  # the same student: one is ignored
     terminal = io.StringIO()
     with (
         pytest.MonkeyPatch.context() as patch,
@@ -446,11 +457,19 @@ def test_results_json_and_report_hold_no_control_character(graded):
 
 
 @pytest.mark.slow
-def test_terminal_gets_escapes_not_control_characters(graded):
-    """Does the duplicate file's note name it with its escapes written out?"""
+def test_terminal_gets_escapes_not_control_characters(graded, tmp_path):
+    """Does the class's terminal output hold no control character, and does the message that
+    stops a run on two files of one student name them with their escapes written out?"""
     terminal = graded["terminal"]
-    assert "note: " in terminal and "\\x1b]0;pwned\\x07" in terminal
     assert "\x1b]0;pwned" not in terminal and "\x07" not in terminal
+    (tmp_path / f"{ESCAPE_STEM}.py").write_text((HONEST / "naive_loops.py").read_text())
+    (tmp_path / f"{ESCAPE_STEM}.ipynb").write_text("{}")  # the same student twice: ambiguous
+    stopped = io.StringIO()
+    with contextlib.redirect_stdout(stopped), contextlib.redirect_stderr(stopped):
+        code = cli(["grade", "--lab", LAB.id, "--out", str(tmp_path / "out"), str(tmp_path)])
+    text = stopped.getvalue()
+    assert code == 2 and "\\x1b]0;pwned\\x07" in text, text
+    assert "\x1b]0;pwned" not in text and "\x07" not in text
 
 
 @pytest.mark.slow
