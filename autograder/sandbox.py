@@ -1311,7 +1311,9 @@ class Sandbox:
             result = LoadResult(status == "ok", status, message, tuple(defined[:MAX_ARRAYS]))
         except DeadlineExceeded:
             self._stop()
-            if not process.student_started:
+            # A restart cut short by the submission's own used-up time budget is the student's
+            # timeout; a worker that cannot start within the full load time is the grader's.
+            if not process.student_started and seconds >= self.limits.load_seconds:
                 return self._fault(mark, begin, f"it did not start within {seconds:g} s")
             why = (
                 self._total_message()

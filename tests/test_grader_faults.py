@@ -435,3 +435,30 @@ def test_gradescope_grader_error_has_no_score_and_exits_nonzero(tmp_path, monkey
     jsonschema.Draft202012Validator(SCHEMA).validate(data)
     assert "score" not in data and data["output"].startswith("The grader itself failed")
     assert "the lab preamble broke" in data["output"]
+
+
+@pytest.mark.parametrize(
+    ("used_seconds", "status"),
+    [
+        pytest.param(0.0, GRADER_ERROR, id="full-load-time-the-graders-fault"),
+        pytest.param(59.5, "timeout", id="budget-used-up-by-the-submission"),
+    ],
+)
+def test_a_worker_start_cut_short_by_the_students_budget_is_their_timeout(
+    monkeypatch, used_seconds, status
+):
+    """Is a worker that never says 'started' the grader's fault only when it had the full load
+    time, and the student's timeout when their own used-up budget cut the wait short?"""
+
+    def never_answers(self, kind, result_bytes, deadline):  # noqa: ANN001, ANN202
+        raise sandbox.DeadlineExceeded()
+
+    monkeypatch.setattr(sandbox._Process, "receive", never_answers)
+    with Sandbox(CORRECT, policy=Policy(forbidden_modules=()), limits=FAST) as box:
+        box._started = sandbox.time.monotonic() - used_seconds  # what earlier calls used
+        load = box.load()
+    assert load.status == status
+    if status == "timeout":
+        assert "whole submission" in load.message
+    else:
+        assert "failed before the submission's code ran" in load.message
