@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -76,13 +77,42 @@ def _limits(args: argparse.Namespace):
     )
 
 
-def _shard(text: str) -> tuple[int, int]:
+#: Where `--shard auto/N` finds this machine's index: a Kubernetes Indexed Job's pods (0-based),
+#: a Slurm job array's tasks (SLURM_ARRAY_TASK_ID counted from SLURM_ARRAY_TASK_MIN).
+SHARD_INDEX_VARIABLES = ("JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID")
+
+
+def _auto_shard_index() -> int:
+    """This machine's shard (1-based) from the job engine's environment."""
+    env = os.environ
     try:
-        index, count = (int(x) for x in text.split("/"))
+        if env.get("JOB_COMPLETION_INDEX", "").strip():
+            return int(env["JOB_COMPLETION_INDEX"]) + 1
+        if env.get("SLURM_ARRAY_TASK_ID", "").strip():
+            first = int(env.get("SLURM_ARRAY_TASK_MIN") or 0)
+            return int(env["SLURM_ARRAY_TASK_ID"]) - first + 1
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"--shard auto: {error}") from None
+    raise argparse.ArgumentTypeError(
+        "--shard auto needs JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) or "
+        "SLURM_ARRAY_TASK_ID (a Slurm job array); neither is set"
+    )
+
+
+def _shard(text: str) -> tuple[int, int]:
+    """`i/n` (1-based), or `auto/n`: i from the job engine (see SHARD_INDEX_VARIABLES)."""
+    first, _, rest = text.partition("/")
+    try:
+        count = int(rest)
+        index = _auto_shard_index() if first.strip().lower() == "auto" else int(first)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--shard takes i/n, e.g. 1/4; got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"--shard takes i/n or auto/n, e.g. 1/4; got {text!r}"
+        ) from None
     if not 1 <= index <= count:
-        raise argparse.ArgumentTypeError(f"--shard {text}: i must be between 1 and n")
+        raise argparse.ArgumentTypeError(
+            f"--shard {text}: shard {index} is not between 1 and {count}"
+        )
     return index, count
 
 
@@ -174,7 +204,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default 2)")
     p.add_argument("--out", type=Path, help="output folder (default grades/LAB/)")
     p.add_argument("--force", action="store_true", help="regrade students already graded")
-    p.add_argument("--shard", type=_shard, help="grade only shard i of n (by student id), e.g. 1/4")
+    p.add_argument(
+        "--shard",
+        type=_shard,
+        help="grade only shard i of n (by student id), e.g. 1/4; auto/n takes i from a Kubernetes "
+        "Indexed Job (JOB_COMPLETION_INDEX) or a Slurm array (SLURM_ARRAY_TASK_ID)",
+    )
     p.add_argument(
         "--layout",
         choices=LAYOUTS,

@@ -404,6 +404,30 @@ def _kernel_note(text: str) -> NotebookNode:
     )
 
 
+class GraderFailed(RuntimeError):
+    """The course's grader (not the student's code) failed on a notebook: no grade recorded."""
+
+
+_PROVEN: dict[str, Any] = {}
+
+
+def _proven_limits(lab: Any, log: Any) -> Any:
+    """The grader's limits for `lab` in an isolation mode that ran a known-good submission here,
+    proven once per nbgrader process (as `grade` proves it once per class); IsolationFailed
+    stops the run when no mode can run correct code."""
+    from dataclasses import replace
+
+    from .grade import _prove
+    from .sandbox import Limits
+
+    if lab.id not in _PROVEN:
+        proof = _prove(lab, None)
+        if proof.fell_back:
+            log.warning("%s", proof.warning())
+        _PROVEN[lab.id] = replace(Limits(), isolation=proof.mode)
+    return _PROVEN[lab.id]
+
+
 class GradeOutsideKernel(Preprocessor):
     """Overwrite every graded test cell with the verdict of `grade_submission` on this notebook.
 
@@ -427,10 +451,18 @@ class GradeOutsideKernel(Preprocessor):
         if lab is None:
             return nb, resources
         student = str(info.get("student") or "local")
+        limits = _proven_limits(lab, self.log)
         with tempfile.TemporaryDirectory(prefix="convlab-nbgrader-") as tmp:
             path = Path(tmp) / f"{lab.id}.ipynb"
             nbformat.write(_source_only(nb), path)
-            report = grade_submission(path, lab, student=student)
+            report = grade_submission(path, lab, student=student, limits=limits)
+        if report.grader_error:
+            # Not the student's grade: nbgrader records no score for this notebook (its autograde
+            # says it failed, the TA reruns it), instead of the points of a broken grader.
+            raise GraderFailed(
+                f"convlab's grader failed on {student}'s {lab.id}, so no grade was recorded: "
+                + "; ".join(report.grader_errors)
+            )
         verdicts = {f"test_{t.function}_{t.suite}": t for t in report.tests}
         problems = "".join(f"{p}\n" for p in report.problems)
         for cell in nb.cells:

@@ -107,6 +107,33 @@ class Lab:
         names = ", ".join(i.function for i in self.items)
         raise KeyError(f"lab {self.id} grades no function {function!r}; it grades: {names}")
 
+    def points_summary(self) -> str:
+        """The README's "Graded functions (points)" cell, made from the declarations.
+
+        Items in notebook order: "`f` (total: suite points, ..., hidden h)", with many
+        equal visible suites counted ("9 visible suites of 2"); a prediction as
+        "prediction `my_x` (p)". tests/test_readme.py compares it with the README.
+        """
+        parts = []
+        for item in self.items:
+            if item.prediction:
+                parts.append(f"prediction `{item.function}` ({item.max_score:g})")
+                continue
+            visible = [t for t in item.tests if not t.hidden]
+            hidden = sum(t.points for t in item.tests if t.hidden)
+            points = [t.points for t in visible]
+            common = max(set(points), key=points.count) if points else 0
+            alike = [t for t in visible if t.points == common]
+            if len(alike) > 3:
+                named = [f"{len(alike)} visible suites of {common:g}"]
+                named += [f"{t.suite} {t.points:g}" for t in visible if t.points != common]
+            else:
+                named = [f"{t.suite} {t.points:g}" for t in visible]
+            if hidden:
+                named.append(f"hidden {hidden:g}")
+            parts.append(f"`{item.function}` ({item.max_score:g}: {', '.join(named)})")
+        return f"{'; '.join(parts)}; {self.max_score:g} in all"
+
     @property
     def solution_cells(self) -> tuple[str, ...]:
         """grade_ids of the autograded answer cells, in notebook order (one per item)."""

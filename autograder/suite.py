@@ -46,6 +46,8 @@ def convlab_report(pytestconfig: pytest.Config):
         pytest.fail(f"cannot tell the lab of {path}; pass --lab (one of {', '.join(LABS)})")
     report = grade_submission(path, lab, student=pytestconfig.getoption("--student"))
     pytestconfig._convlab_report = report  # type: ignore[attr-defined]
+    if report.grader_error:  # an error of every test (not a failure): the grader, not the code
+        raise RuntimeError("the grader itself failed: " + "; ".join(report.grader_errors))
     return report
 
 

@@ -462,3 +462,41 @@ def test_a_worker_start_cut_short_by_the_students_budget_is_their_timeout(
         assert "whole submission" in load.message
     else:
         assert "failed before the submission's code ran" in load.message
+
+
+def test_nbgrader_records_no_grade_when_the_grader_fails(monkeypatch):
+    """Does nbgrader's grading step stop on a grader error (so nbgrader saves no score for that
+    notebook and its autograde says it failed) instead of writing a broken grader's points?"""
+    import nbformat
+
+    from autograder import nbgrader_grade
+
+    broken = grade_module.StudentReport(
+        "eve", Path("eve.ipynb"), LAB.id, 0.0, LAB.max_score, [],
+        grader_errors=["The grader failed on this submission (RuntimeError: boom)."],
+    )  # fmt: skip
+    monkeypatch.setattr(grade_module, "grade_submission", lambda *args, **kwargs: broken)
+    monkeypatch.setattr(nbgrader_grade, "_proven_limits", lambda lab, log: Limits())
+    resources = {"nbgrader": {"assignment": LAB.id, "student": "eve"}}
+    with pytest.raises(nbgrader_grade.GraderFailed, match="RuntimeError: boom"):
+        nbgrader_grade.GradeOutsideKernel().preprocess(nbformat.v4.new_notebook(), resources)
+
+
+def test_nbgrader_proves_the_isolation_mode_once_per_process(monkeypatch):
+    """Does nbgrader's grading run in a mode a known-good submission ran in, proven once?"""
+    from autograder import nbgrader_grade
+
+    calls = []
+
+    def prove(lab, limits):  # noqa: ANN001, ANN202
+        calls.append(lab.id)
+        return sandbox.Proof("unprivileged-uid", (("bubblewrap", "it did not start"),))
+
+    monkeypatch.setattr(grade_module, "_prove", prove)
+    monkeypatch.setattr(nbgrader_grade, "_PROVEN", {})
+    warnings = []
+    log = type("Log", (), {"warning": lambda self, *args: warnings.append(args)})()
+    first = nbgrader_grade._proven_limits(LAB, log)
+    again = nbgrader_grade._proven_limits(LAB, log)
+    assert first.isolation == again.isolation == "unprivileged-uid" and calls == [LAB.id]
+    assert warnings and "fell back" in warnings[0][1]

@@ -253,6 +253,21 @@ def html_matrix(
     return f'<div style="display:inline-block;margin:4px">{caption}{table}</div>'
 
 
+def controls_row(*columns: object) -> object:
+    """An HBox of columns (controls or a grid) that wraps onto the next line when the page is too
+    narrow (a zoomed browser, JupyterLab's side panel) instead of squeezing them until they are
+    cut off: each column (a widget, or a list of widgets stacked) keeps its own width."""
+    import ipywidgets as widgets
+
+    boxes = [
+        c if isinstance(c, widgets.DOMWidget) else widgets.VBox(list(c))  # type: ignore[arg-type]
+        for c in columns
+    ]
+    for box in boxes:
+        box.layout.flex = "0 0 auto"
+    return widgets.HBox(boxes, layout=widgets.Layout(flex_flow="row wrap"))
+
+
 def title_html(title: str, subtitle: str = "") -> str:
     """Return the heading every widget starts with: a bold title and one line of explanation."""
     sub = f'<div style="color:#444">{html.escape(subtitle)}</div>' if subtitle else ""

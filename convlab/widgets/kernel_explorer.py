@@ -224,7 +224,10 @@ def build_kernel_explorer(
             about,
             widgets.HBox(
                 [
-                    widgets.VBox([widgets.HTML("<b>weights</b>"), grid]),
+                    widgets.VBox(
+                        [widgets.HTML("<b>weights</b>"), grid],
+                        layout=widgets.Layout(flex="0 0 auto"),  # the grid keeps its width
+                    ),
                     column("input", input_image),
                     column("output (SAME padding)", output_image),
                 ],

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import ipywidgets as widgets
 
-from ._render import title_html
+from ._render import controls_row, title_html
 
 SVG_CELL = 16
 SVG_GAP = 34
@@ -245,7 +245,7 @@ def build_receptive_field(presets: Sequence[Stack] = PRESETS) -> widgets.VBox:
                 )
             ),
             menu,
-            widgets.HBox([widgets.VBox([widgets.HTML("<b>last layer</b>"), grid]), picture]),
+            controls_row([widgets.HTML("<b>last layer</b>"), grid], picture),
             info,
         ]
     )

@@ -18,7 +18,7 @@ from ..geometry import (
     window_starts,
 )
 from ._conv import ConvFn, resolve_conv_fn, run_conv
-from ._render import auto_scale, error_html, png_bytes, title_html, to_display
+from ._render import auto_scale, controls_row, error_html, png_bytes, title_html, to_display
 
 SVG_CELL = 26
 #: The explorer's third padding choice: the lecture's explicit p zeros on every side.
@@ -244,8 +244,8 @@ def build_stride_padding_explorer() -> widgets.VBox:
                     "and how big the output becomes.",
                 )
             ),
-            widgets.HBox([widgets.VBox([in_h, in_w]), widgets.VBox([k_h, k_w])]),
-            widgets.HBox([widgets.VBox([s_h, s_w]), widgets.VBox([padding, p, window])]),
+            controls_row([in_h, in_w], [k_h, k_w]),
+            controls_row([s_h, s_w], [padding, p, window]),
             picture,
             widgets.HTML(LEGEND_HTML),
             formulas,
@@ -320,7 +320,7 @@ def build_layer_stack() -> widgets.VBox:
                     "SAME padding keeps the size at stride 1.",
                 )
             ),
-            widgets.HBox([widgets.VBox([layers, size]), widgets.VBox([f, s])]),
+            controls_row([layers, size], [f, s]),
             table,
         ]
     )
