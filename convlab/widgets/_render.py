@@ -263,8 +263,12 @@ def controls_row(*columns: object) -> object:
         c if isinstance(c, widgets.DOMWidget) else widgets.VBox(list(c))  # type: ignore[arg-type]
         for c in columns
     ]
-    for box in boxes:
-        box.layout.flex = "0 0 auto"
+    for column, box in zip(columns, boxes, strict=True):
+        # Stacked controls keep their width; a single picture may shrink (its SVG scales down).
+        single = isinstance(column, widgets.DOMWidget) and not isinstance(column, widgets.Box)
+        box.layout.flex = "0 1 auto" if single else "0 0 auto"
+        if single:
+            box.layout.min_width = "0"
     return widgets.HBox(boxes, layout=widgets.Layout(flex_flow="row wrap"))
 
 

@@ -24,6 +24,8 @@ from ._render import (
 CUSTOM = "custom"
 DEFAULT_PRESET = "outline"
 CELL_WIDTH = "72px"
+#: Narrower cells for kernels wider than 5 (the 7×7 curve detector fits a zoomed page).
+WIDE_KERNEL_CELL_WIDTH = "58px"
 DEFAULT_MODE = "auto"
 MODE_HELP = {
     "auto": "signed when the output has negative values, else the image as it is",
@@ -135,14 +137,15 @@ def build_kernel_explorer(
         try:
             if state.get("shape") != kernel.shape:
                 cells.clear()
+                width = CELL_WIDTH if kernel.shape[1] <= 5 else WIDE_KERNEL_CELL_WIDTH
                 for _ in range(kernel.size):
                     # No margin: the grid's columns are exactly CELL_WIDTH wide, and a widget's
                     # default 2px margin made it scroll sideways.
-                    cell = widgets.FloatText(layout=widgets.Layout(width=CELL_WIDTH, margin="0"))
+                    cell = widgets.FloatText(layout=widgets.Layout(width=width, margin="0"))
                     cell.observe(on_cell, names="value")
                     cells.append(cell)
                 grid.children = tuple(cells)
-                grid.layout.grid_template_columns = f"repeat({kernel.shape[1]}, {CELL_WIDTH})"
+                grid.layout.grid_template_columns = f"repeat({kernel.shape[1]}, {width})"
                 state["shape"] = kernel.shape
             for cell, value in zip(cells, kernel.ravel(), strict=True):
                 cell.value = round(float(value), 6)

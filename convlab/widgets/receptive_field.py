@@ -148,6 +148,7 @@ def receptive_field_svg(sizes: Sequence[int], regions: Sequence[Region]) -> str:
     width, height = x0 - SVG_GAP + 2, tallest + 22
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        'style="max-width:100%;height:auto" '
         f'viewBox="-1 -1 {width + 1} {height + 1}">' + "".join(parts) + "</svg>"
     )
 
